@@ -1,0 +1,16 @@
+# Static iscmock on distroless, as a non-root user.
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/iscmock ./cmd/iscmock \
+    && /out/iscmock version
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/iscmock /iscmock
+USER nonroot:nonroot
+EXPOSE 8080
+ENTRYPOINT ["/iscmock"]
+CMD ["serve", "--addr", "0.0.0.0:8080"]

@@ -1,0 +1,56 @@
+// Command iscmock serves an in-memory SailPoint ISC tenant: the Personal Access Tokens API and
+// /oauth/token.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type cli struct {
+	Serve   serveCmd   `cmd:"" help:"Serve the emulator."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "iscmock:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c cli
+	parser, err := kong.New(&c, kong.Name("iscmock"),
+		kong.Description("An in-memory emulator of SailPoint ISC's Personal Access Tokens API."),
+		kong.Writers(stdout, stderr), kong.BindTo(ctx, (*context.Context)(nil)), kong.Bind(output{stdout, stderr}))
+	if err != nil {
+		return err
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return err
+	}
+	return kctx.Run()
+}
+
+// output is where commands write.
+type output struct{ stdout, stderr io.Writer }
+
+type versionCmd struct{}
+
+func (versionCmd) Run(out output) error {
+	_, err := fmt.Fprintln(out.stdout, "iscmock", version)
+	return err
+}

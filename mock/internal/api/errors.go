@@ -1,0 +1,99 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is a failed request's answer. Its status picks the body shape ISC uses: ErrorResponseDto for
+// most, {"error"} for bearer-token 401s, {"error","error_description"} at /oauth/token, {"message"}
+// for 429.
+type Error struct {
+	Status int
+	Code   string // detailCode of an ErrorResponseDto; the OAuth error code at /oauth/token
+	Text   string
+	oauth  bool
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Text) }
+
+// detailCodes ISC uses in ErrorResponseDto (spec examples); the PAT-specific choices are the mock's.
+const (
+	codeBadContent = "400.1 Bad Request Content"
+	codeMissing    = "400.1.0 Required Data Missing Or Empty"
+	codeIllegal    = "400.1.3 Illegal value"
+	codeLimit      = "400.1.4 Limit violation"
+	codeConflict   = "400.1.409 Reference conflict"
+)
+
+var (
+	errForbidden = &Error{Status: http.StatusForbidden, Code: "403 Forbidden",
+		Text: "The server understood the request but refuses to authorize it."}
+	errNotFound = &Error{Status: http.StatusNotFound, Code: "404 Not found",
+		Text: "The server did not find a current representation for the target resource."}
+	errInternal = &Error{Status: http.StatusInternalServerError, Code: "500.0 Internal Fault",
+		Text: "An internal fault occurred."}
+	errTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "413 Payload Too Large",
+		Text: fmt.Sprintf("The request body is larger than %d bytes.", maxBody)}
+)
+
+func badRequest(code, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: code, Text: fmt.Sprintf(format, args...)}
+}
+
+func unauthorized(reason string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Text: reason}
+}
+
+func oauthError(status int, code, description string) *Error {
+	return &Error{Status: status, Code: code, Text: description, oauth: true}
+}
+
+func unsupportedMediaType(want string) *Error {
+	return &Error{Status: http.StatusUnsupportedMediaType, Code: "415 Unsupported Media Type",
+		Text: fmt.Sprintf("Content-Type must be %s.", want)}
+}
+
+func methodNotAllowed(method string) *Error {
+	return &Error{Status: http.StatusMethodNotAllowed, Code: "405 Method Not Allowed",
+		Text: fmt.Sprintf("Request method '%s' is not supported.", method)}
+}
+
+type errorMessage struct {
+	Locale       string `json:"locale"`
+	LocaleOrigin string `json:"localeOrigin"`
+	Text         string `json:"text"`
+}
+
+type errorResponse struct {
+	DetailCode string         `json:"detailCode"`
+	TrackingID string         `json:"trackingId"`
+	Messages   []errorMessage `json:"messages"`
+	Causes     []errorMessage `json:"causes,omitzero"` // nil: omitted; empty: []
+}
+
+// writeError is the one place that writes ISC's error bodies.
+func writeError(w http.ResponseWriter, requestID string, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = errInternal
+	}
+	var body any
+	switch {
+	case e.oauth:
+		body = map[string]string{"error": e.Code, "error_description": e.Text}
+	case e.Status == http.StatusUnauthorized:
+		body = map[string]string{"error": e.Text}
+	case e.Status == http.StatusTooManyRequests:
+		body = map[string]string{"message": " Rate Limit Exceeded "}
+	default:
+		r := errorResponse{DetailCode: e.Code, TrackingID: requestID,
+			Messages: []errorMessage{{Locale: "en-US", LocaleOrigin: "DEFAULT", Text: e.Text}}}
+		if e.Status == http.StatusBadRequest {
+			r.Causes = []errorMessage{} // ISC's 400s carry an empty causes list
+		}
+		body = r
+	}
+	writeJSON(w, e.Status, body)
+}

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/iscmock/iscmock/mock/internal/store"
+)
+
+// tokenResponse is ISC's answer to a client_credentials grant, fields in its documented order.
+type tokenResponse struct {
+	AccessToken         string `json:"access_token"`
+	TokenType           string `json:"token_type"`
+	ExpiresIn           int    `json:"expires_in"`
+	Scope               string `json:"scope"`
+	AccessType          string `json:"accessType"`
+	TenantID            string `json:"tenant_id"`
+	Internal            bool   `json:"internal"`
+	Pod                 string `json:"pod"`
+	StrongAuthSupported bool   `json:"strong_auth_supported"`
+	Org                 string `json:"org"`
+	IdentityID          string `json:"identity_id"`
+	UserName            string `json:"user_name"`
+	StrongAuth          bool   `json:"strong_auth"`
+	Enabled             bool   `json:"enabled"`
+	JTI                 string `json:"jti"`
+}
+
+// lastUsedEvery is how often ISC refreshes a token's lastUsed: "only once a day".
+const lastUsedEvery = 24 * time.Hour
+
+var errBadCredentials = oauthError(http.StatusUnauthorized, "unauthorized", "Full authentication is required to access this resource")
+
+// token: POST /oauth/token with grant_type=client_credentials and a PAT's id and secret, from a
+// form body, a multipart form, the query string or HTTP Basic, as real clients send them.
+func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errTooLarge
+		}
+		return oauthError(http.StatusBadRequest, "invalid_request", "The request parameters could not be read: "+err.Error())
+	}
+	switch grant := r.Form.Get("grant_type"); {
+	case grant == "":
+		return oauthError(http.StatusBadRequest, "invalid_request", "Missing grant type")
+	case !strings.EqualFold(grant, "client_credentials"):
+		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grant)
+	}
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
+	}
+	now := s.Now()
+	pat, ok := s.Store.PAT(id)
+	// Compare even for an unknown id, so the answer takes as long either way.
+	if subtle.ConstantTimeCompare([]byte(pat.Secret), []byte(secret)) != 1 || !ok || secret == "" {
+		return errBadCredentials
+	}
+	if !pat.ExpirationDate.IsZero() && !now.Before(pat.ExpirationDate) {
+		return oauthError(http.StatusUnauthorized, "invalid_client", "Personal access token has expired")
+	}
+	owner, ok := s.Store.Identity(pat.OwnerID)
+	if !ok {
+		return errBadCredentials
+	}
+	validity := time.Duration(pat.AccessTokenValiditySeconds) * time.Second
+	token, claims, err := s.Mint(owner, pat.ID, pat.Scope, validity)
+	if err != nil {
+		return err
+	}
+	if pat.LastUsed.IsZero() || now.Sub(pat.LastUsed) >= lastUsedEvery {
+		s.touch(pat.ID, now)
+	}
+	ex := exchangeOf(r)
+	ex.identity = owner.ID
+	writeJSON(w, http.StatusOK, tokenResponse{
+		AccessToken: token, TokenType: "bearer", ExpiresIn: pat.AccessTokenValiditySeconds,
+		Scope: strings.Join(pat.Scope, " "), AccessType: "OFFLINE", TenantID: claims.TenantID, Pod: claims.Pod,
+		Org: claims.Org, IdentityID: owner.ID, UserName: owner.UserName, Enabled: true, JTI: claims.JTI,
+	})
+	return nil
+}
+
+// touch records that the token minted an access token now, at most once a day.
+func (s *Service) touch(id string, now time.Time) {
+	_, _ = s.Store.Update(id, func(p store.PAT) (store.PAT, error) {
+		if p.LastUsed.IsZero() || now.Sub(p.LastUsed) >= lastUsedEvery {
+			p.LastUsed = truncate(now)
+		}
+		return p, nil
+	})
+}

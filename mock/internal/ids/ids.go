@@ -1,0 +1,51 @@
+// Package ids makes the identifiers, secrets and request ids of a tenant from one seedable source, so
+// that a seeded server hands out the same values on every run.
+package ids
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+)
+
+// Source is a goroutine-safe random source.
+type Source struct {
+	mu  sync.Mutex
+	rng *rand.ChaCha8
+}
+
+// New returns a source seeded with seed.
+func New(seed uint64) *Source {
+	var s [32]byte
+	binary.LittleEndian.PutUint64(s[:], seed)
+	return &Source{rng: rand.NewChaCha8(s)}
+}
+
+// RandomSeed returns a seed from crypto/rand, for servers whose caller gave none.
+func RandomSeed() uint64 {
+	var b [8]byte
+	_, _ = crand.Read(b[:]) // never fails on supported platforms
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func (s *Source) bytes(n int) []byte {
+	b := make([]byte, n)
+	s.mu.Lock()
+	_, _ = s.rng.Read(b) // ChaCha8.Read never fails
+	s.mu.Unlock()
+	return b
+}
+
+// Hex returns n random bytes as 2n lower-case hex characters.
+func (s *Source) Hex(n int) string { return hex.EncodeToString(s.bytes(n)) }
+
+// UUID returns a random version 4 UUID in its dashed form.
+func (s *Source) UUID() string {
+	b := s.bytes(16)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/iscmock/iscmock/mock/internal/filter"
+)
+
+// TestListMatchesScan: the index-driven List answers what a scan of every token would.
+func TestListMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db := New()
+	owners := []string{"a", "ab", "b"} // "a" is a prefix of "ab": owner scans must not mix them
+	var ids []Identity
+	for _, o := range owners {
+		ids = append(ids, Identity{ID: o, Name: o})
+	}
+	var pats []PAT
+	for i := range 300 {
+		p := PAT{ID: fmt.Sprintf("%032d", i), Name: fmt.Sprint(i), OwnerID: owners[rng.IntN(len(owners))],
+			Created: base.Add(time.Duration(rng.IntN(1000)) * time.Minute)}
+		if rng.IntN(3) > 0 {
+			p.LastUsed = base.Add(time.Duration(rng.IntN(100)) * time.Hour)
+		}
+		pats = append(pats, p)
+	}
+	if err := db.Seed(ids, pats); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		set := filter.Set{Null: rng.IntN(2) == 0}
+		lo := int64(math.MinInt64)
+		for range rng.IntN(3) {
+			a := filter.Millis(base.Add(time.Duration(rng.IntN(120)-10) * time.Hour))
+			b := a + int64(rng.IntN(20))*3600e3
+			if a > lo {
+				set.Ranges = append(set.Ranges, filter.Range{Lo: a, Hi: b})
+				lo = b + 2
+			}
+		}
+		q := Query{LastUsed: &set}
+		if i%2 == 0 {
+			q.Owner = owners[rng.IntN(len(owners))]
+		}
+		var want []string
+		for _, p := range pats {
+			if (q.Owner == "" || p.OwnerID == q.Owner) && set.Contains(p.LastUsed) {
+				want = append(want, p.ID)
+			}
+		}
+		var got []string
+		for _, p := range db.List(q) {
+			got = append(got, p.ID)
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("query %+v %+v: List %v, scan %v", q, set, got, want)
+		}
+	}
+}
+
+func TestCreateRules(t *testing.T) {
+	db := New()
+	if err := db.Seed([]Identity{{ID: "o"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := db.Create(PAT{ID: fmt.Sprint(i), Name: fmt.Sprint("t", i), OwnerID: "o"}, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Create(PAT{ID: "m", Name: "managed", OwnerID: "o", Managed: true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Create(PAT{ID: "x", Name: "x", OwnerID: "o"}, 2); !errors.Is(err, ErrOwnerLimit) {
+		t.Errorf("third token: %v, want ErrOwnerLimit", err)
+	}
+	if err := db.Create(PAT{ID: "y", Name: "T0", OwnerID: "o"}, 0); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("duplicate name: %v, want ErrNameTaken", err)
+	}
+	if _, err := db.Update("1", func(p PAT) (PAT, error) { p.Name = "t0"; return p, nil }); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("rename onto another name: %v, want ErrNameTaken", err)
+	}
+	if _, err := db.Update("1", func(p PAT) (PAT, error) { p.Name = "T1"; return p, nil }); err != nil {
+		t.Errorf("rename in another case: %v", err)
+	}
+	if err := db.Seed(nil, []PAT{{ID: "z", Name: "z", OwnerID: "nobody"}}); !errors.Is(err, ErrUnknownOwner) {
+		t.Errorf("seed for an unknown owner: %v", err)
+	}
+}
+
+// TestUpdateNeverMutates: a snapshot taken before an update still sees the old token.
+func TestUpdateNeverMutates(t *testing.T) {
+	db := New()
+	if err := db.Seed([]Identity{{ID: "o"}}, []PAT{{ID: "p", Name: "old", OwnerID: "o", Scope: []string{"a"}}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Checkpoint()
+	if _, err := db.Update("p", func(p PAT) (PAT, error) { p.Name = "new"; p.Scope[0] = "b"; return p, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := db.PAT("p"); p.Name != "new" || p.Scope[0] != "b" {
+		t.Errorf("after update %+v", p)
+	}
+	db.Reset()
+	if p, _ := db.PAT("p"); p.Name != "old" || p.Scope[0] != "a" {
+		t.Errorf("after reset %+v: the update mutated the stored object", p)
+	}
+}

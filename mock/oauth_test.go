@@ -1,0 +1,196 @@
+package mock_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/iscmock/iscmock/mock"
+)
+
+type tokenJSON struct {
+	AccessToken         string `json:"access_token"`
+	TokenType           string `json:"token_type"`
+	ExpiresIn           int    `json:"expires_in"`
+	Scope               string `json:"scope"`
+	TenantID            string `json:"tenant_id"`
+	Pod                 string `json:"pod"`
+	Org                 string `json:"org"`
+	IdentityID          string `json:"identity_id"`
+	UserName            string `json:"user_name"`
+	StrongAuth          bool   `json:"strong_auth"`
+	StrongAuthSupported bool   `json:"strong_auth_supported"`
+	JTI                 string `json:"jti"`
+}
+
+func form(v url.Values) string { return v.Encode() }
+
+func credentials(id string) url.Values {
+	return url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+}
+
+// mintPAT exchanges a PAT's credentials at /oauth/token.
+func mintPAT(t *testing.T, srv *mock.Server, id string) tokenJSON {
+	t.Helper()
+	var tok tokenJSON
+	do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: form(credentials(id)), ContentType: "application/x-www-form-urlencoded"}).
+		wantStatus(t, http.StatusOK).decode(t, &tok)
+	return tok
+}
+
+func TestTokenClientStyles(t *testing.T) {
+	var multi bytes.Buffer
+	mw := multipart.NewWriter(&multi)
+	for k, v := range credentials(userPAT) {
+		_ = mw.WriteField(k, v[0])
+	}
+	mw.Close()
+	basic := base64.StdEncoding.EncodeToString([]byte(userPAT + ":" + secret))
+
+	cases := []struct {
+		name, query, body, contentType string
+		header                         http.Header
+	}{
+		{name: "form body", body: form(credentials(userPAT)), contentType: "application/x-www-form-urlencoded"},
+		{name: "multipart form", body: multi.String(), contentType: mw.FormDataContentType()},
+		{name: "query string", query: form(credentials(userPAT))},
+		{name: "grant in query, credentials in form", query: "grant_type=client_credentials",
+			body: form(url.Values{"client_id": {userPAT}, "client_secret": {secret}}), contentType: "application/x-www-form-urlencoded"},
+		{name: "HTTP Basic with an empty scope", body: "grant_type=client_credentials&scope=", contentType: "application/x-www-form-urlencoded",
+			header: http.Header{"Authorization": {"Basic " + basic}}},
+		{name: "grant type in upper case", query: "grant_type=CLIENT_CREDENTIALS&client_id=" + userPAT + "&client_secret=" + secret},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t)
+			path := "/oauth/token"
+			if tc.query != "" {
+				path += "?" + tc.query
+			}
+			res := do(t, srv, request{Method: http.MethodPost, Path: path, Body: tc.body, ContentType: tc.contentType, Header: tc.header})
+			var tok tokenJSON
+			res.wantStatus(t, http.StatusOK).decode(t, &tok)
+			want := tokenJSON{TokenType: "bearer", ExpiresIn: 600, Scope: "sp:my-personal-access-tokens:manage", Pod: "mock01-useast1",
+				Org: "iscmock", IdentityID: userID, UserName: "uma.user"}
+			if diff := cmp.Diff(want, tok, cmpopts.IgnoreFields(tokenJSON{}, "AccessToken", "TenantID", "JTI")); diff != "" {
+				t.Errorf("token response (-want +got):\n%s", diff)
+			}
+			if tok.TenantID == "" || tok.JTI == "" || tok.AccessToken == "" {
+				t.Errorf("tenant_id, jti or access_token empty: %s", res.Body)
+			}
+			list(t, srv, "/v3/personal-access-tokens?owner-id=me", tok.AccessToken)
+		})
+	}
+}
+
+func TestTokenErrors(t *testing.T) {
+	srv := newServer(t)
+	wrong := credentials(userPAT)
+	wrong.Set("client_secret", "0"+secret[1:])
+	cases := []struct {
+		name, body        string
+		status            int
+		code, description string
+	}{
+		{"no grant type", "client_id=" + userPAT + "&client_secret=" + secret, 400, "invalid_request", "Missing grant type"},
+		{"password grant", "grant_type=password&username=u&password=p", 400, "unsupported_grant_type", "Unsupported grant type: password"},
+		{"wrong secret", form(wrong), 401, "unauthorized", "Full authentication is required to access this resource"},
+		{"unknown id", form(credentials("ffffffffffffffffffffffffffffffff")), 401, "unauthorized", "Full authentication is required to access this resource"},
+		{"no credentials", "grant_type=client_credentials", 401, "unauthorized", "Full authentication is required to access this resource"},
+		{"expired token", form(credentials(expiredPAT)), 401, "invalid_client", "Personal access token has expired"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := srv.PATs()
+			res := do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: tc.body, ContentType: "application/x-www-form-urlencoded"})
+			res.wantStatus(t, tc.status)
+			var body map[string]string
+			res.decode(t, &body)
+			if diff := cmp.Diff(map[string]string{"error": tc.code, "error_description": tc.description}, body); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, srv.PATs()); diff != "" {
+				t.Errorf("a refused grant changed the tenant:\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestLastUsed: minting sets lastUsed when it is null or at least a day old, as ISC updates it
+// "only once a day".
+func TestLastUsed(t *testing.T) {
+	srv := newServer(t)
+	lastUsed := func(id string) time.Time {
+		p, _ := srv.PAT(id)
+		if p.LastUsed == nil {
+			return time.Time{}
+		}
+		return *p.LastUsed
+	}
+	near := func(t *testing.T, got, want time.Time) {
+		t.Helper()
+		if got.Before(want.Add(-time.Second)) || got.After(want.Add(time.Second)) {
+			t.Errorf("lastUsed %v, want about %v", got, want)
+		}
+	}
+
+	mintPAT(t, srv, adminPAT)
+	near(t, lastUsed(adminPAT), start)
+
+	mintPAT(t, srv, userPAT) // last used two days ago
+	first := lastUsed(userPAT)
+	near(t, first, start)
+
+	srv.Clock().Advance(23 * time.Hour)
+	mintPAT(t, srv, userPAT)
+	if got := lastUsed(userPAT); !got.Equal(first) {
+		t.Errorf("minted 23 h later: lastUsed %v, want unchanged %v", got, first)
+	}
+	srv.Clock().Advance(time.Hour)
+	mintPAT(t, srv, userPAT)
+	near(t, lastUsed(userPAT), start.Add(24*time.Hour))
+
+	var pats []patJSON
+	do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens?owner-id=" + userID + "&filters=lastUsed+isnull", Token: token(t, srv, adminID)}).
+		wantStatus(t, http.StatusOK).decode(t, &pats)
+	for _, p := range pats {
+		if p.ID == userPAT {
+			t.Error("the used token is still listed as never used")
+		}
+	}
+}
+
+func TestAccessTokenExpiry(t *testing.T) {
+	srv := newServer(t)
+	tok := mintPAT(t, srv, userPAT) // valid 600 s
+	srv.Clock().Advance(598 * time.Second)
+	list(t, srv, "/v3/personal-access-tokens?owner-id=me", tok.AccessToken)
+	srv.Clock().Advance(2 * time.Second)
+	res := do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens?owner-id=me", Token: tok.AccessToken})
+	res.wantStatus(t, http.StatusUnauthorized)
+	if string(res.Body) != `{"error":"JWT validation failed: JWT is expired"}` {
+		t.Errorf("body %s", res.Body)
+	}
+}
+
+// TestTokenScopeIsThePATs: a minted token carries the PAT's scope; a PAT limited to its owner's
+// tokens cannot list the tenant, even for an org admin.
+func TestTokenScopeIsThePATs(t *testing.T) {
+	srv := newServer(t)
+	tok := mintPAT(t, srv, userPAT).AccessToken
+	do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens", Token: tok}).
+		wantError(t, http.StatusForbidden, "403 Forbidden")
+
+	// A deleted PAT's access tokens stay valid until they expire, like any issued JWT.
+	do(t, srv, request{Method: http.MethodDelete, Path: "/v3/personal-access-tokens/" + userPAT, Token: tok}).wantStatus(t, http.StatusNoContent)
+	list(t, srv, "/v3/personal-access-tokens?owner-id=me", tok)
+	do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: form(credentials(userPAT)), ContentType: "application/x-www-form-urlencoded"}).
+		wantStatus(t, http.StatusUnauthorized)
+}

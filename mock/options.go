@@ -1,0 +1,57 @@
+package mock
+
+import (
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Option configures a Server.
+type Option func(*config)
+
+type config struct {
+	fixtureFiles []string
+	fixtures     []Fixtures
+	start        time.Time
+	logger       *slog.Logger
+	seed         *uint64
+	maxTokens    int
+}
+
+func defaults() config {
+	return config{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), maxTokens: 10}
+}
+
+// WithFixtures loads the tenant from a fixture file (YAML or JSON) instead of the embedded default
+// tenant. It may be given more than once; the files load in order.
+func WithFixtures(path string) Option {
+	return func(c *config) { c.fixtureFiles = append(c.fixtureFiles, path) }
+}
+
+// WithFixtureData loads the tenant from fixtures built in code instead of the embedded default
+// tenant. It combines with WithFixtures; later fixtures add to or replace earlier ones.
+func WithFixtureData(f Fixtures) Option {
+	return func(c *config) { c.fixtures = append(c.fixtures, f) }
+}
+
+// WithClock starts the server's clock at start instead of the real time.
+func WithClock(start time.Time) Option {
+	return func(c *config) { c.start = start }
+}
+
+// WithLogger logs one line per request to l. By default nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithSeed makes the ids, secrets and request ids the server generates repeatable. Signing keys
+// stay random, so a token from one server never verifies at another.
+func WithSeed(seed uint64) Option {
+	return func(c *config) { c.seed = &seed }
+}
+
+// WithMaxTokensPerOwner sets how many tokens (managed ones aside) an identity may create; 0 means
+// no limit. ISC's limit, and the default, is 10.
+func WithMaxTokensPerOwner(n int) Option {
+	return func(c *config) { c.maxTokens = n }
+}
