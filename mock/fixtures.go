@@ -125,38 +125,18 @@ func (f Fixtures) check(known func(id string) bool) error {
 	ids := map[string]bool{}
 	for i, id := range f.Identities {
 		p := fmt.Sprintf("identities[%d]", i)
-		switch {
-		case !idPattern.MatchString(id.ID):
-			add(p+".id", "must be 1 to 64 letters, digits, '-' or '_' (ISC uses 32 hex characters); got %q", id.ID)
-		case ids[id.ID]:
-			add(p+".id", "identity %s is listed twice", id.ID)
-		}
-		ids[id.ID] = true
+		checkID(add, p, "identity", id.ID, ids)
 		if strings.TrimSpace(id.Name) == "" {
 			add(p+".name", "is required")
 		}
-		for j, l := range id.UserLevels {
-			if strings.TrimSpace(l) == "" {
-				add(fmt.Sprintf("%s.userLevels[%d]", p, j), "must not be empty")
-			}
-		}
-		for j, r := range id.Rights {
-			if strings.TrimSpace(r) == "" {
-				add(fmt.Sprintf("%s.rights[%d]", p, j), "must not be empty")
-			}
-		}
+		checkValues(add, p+".userLevels", id.UserLevels)
+		checkValues(add, p+".rights", id.Rights)
 	}
 	pats := map[string]bool{}
 	names := map[string]bool{}
 	for i, t := range f.PersonalAccessTokens {
 		p := fmt.Sprintf("personalAccessTokens[%d]", i)
-		switch {
-		case !idPattern.MatchString(t.ID):
-			add(p+".id", "must be 1 to 64 letters, digits, '-' or '_' (ISC uses 32 hex characters); got %q", t.ID)
-		case pats[t.ID]:
-			add(p+".id", "token %s is listed twice", t.ID)
-		}
-		pats[t.ID] = true
+		checkID(add, p, "token", t.ID, pats)
 		if t.Secret == "" {
 			add(p+".secret", "is required")
 		}
@@ -174,16 +154,34 @@ func (f Fixtures) check(known func(id string) bool) error {
 			add(p+".name", "%q is already the name of another token of %s (names are unique per owner, ignoring case)", t.Name, t.Owner)
 		}
 		names[key] = true
-		for j, s := range t.Scope {
-			if strings.TrimSpace(s) == "" {
-				add(fmt.Sprintf("%s.scope[%d]", p, j), "must not be empty")
-			}
-		}
+		checkValues(add, p+".scope", t.Scope)
 		if v := t.AccessTokenValiditySeconds; v != 0 && (v < store.MinValidity || v > store.MaxValidity) {
 			add(p+".accessTokenValiditySeconds", "must be between %d and %d; got %d", store.MinValidity, store.MaxValidity, v)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+type addFunc func(path, format string, args ...any)
+
+// checkID checks an id's form and that it is listed once.
+func checkID(add addFunc, path, kind, id string, seen map[string]bool) {
+	switch {
+	case !idPattern.MatchString(id):
+		add(path+".id", "must be 1 to 64 letters, digits, '-' or '_' (ISC uses 32 hex characters); got %q", id)
+	case seen[id]:
+		add(path+".id", "%s %s is listed twice", kind, id)
+	}
+	seen[id] = true
+}
+
+// checkValues refuses blank entries in a list of names.
+func checkValues(add addFunc, path string, values []string) {
+	for i, v := range values {
+		if strings.TrimSpace(v) == "" {
+			add(fmt.Sprintf("%s[%d]", path, i), "must not be empty")
+		}
+	}
 }
 
 // toStore converts checked fixtures into store records, filling defaults as of now.

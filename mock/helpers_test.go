@@ -204,11 +204,13 @@ func list(t *testing.T, srv *mock.Server, path, tok string) []string {
 	return ids
 }
 
-// versions are every API version: name and collection path.
-var versions = []struct {
+// apiVersion is an API version: its name, collection path and expiry rules.
+type apiVersion struct {
 	name, path  string
-	neverExpire bool
-}{
+	neverExpire bool // v2025 on
+}
+
+var versions = []apiVersion{
 	{"beta", "/beta/personal-access-tokens", false},
 	{"v3", "/v3/personal-access-tokens", false},
 	{"v2024", "/v2024/personal-access-tokens", false},

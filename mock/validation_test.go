@@ -14,8 +14,13 @@ const (
 	every  = ""
 )
 
-func inFamily(family string, neverExpire bool) bool {
-	return family == every || (family == modern) == neverExpire
+// eachVersion runs fn as a subtest "version/name" in every version of the family.
+func eachVersion(t *testing.T, family, name string, fn func(t *testing.T, v apiVersion)) {
+	for _, v := range versions {
+		if family == every || (family == modern) == v.neverExpire {
+			t.Run(v.name+"/"+name, func(t *testing.T) { fn(t, v) })
+		}
+	}
 }
 
 // Dates relative to the test clock (2026-06-01T12:00Z).
@@ -79,28 +84,23 @@ func TestCreateValidation(t *testing.T) {
 		{name: "text/plain", body: `{"name":"x"` + never + `}`, contentType: "text/plain", status: 415, code: "415 Unsupported Media Type", text: "application/json"},
 		{name: "json with charset", body: `{"name":"x"` + never + `}`, contentType: "application/json; charset=utf-8"},
 	}
-	for _, v := range versions {
-		for _, tc := range cases {
-			if !inFamily(tc.family, v.neverExpire) {
-				continue
+	for _, tc := range cases {
+		eachVersion(t, tc.family, tc.name, func(t *testing.T, v apiVersion) {
+			srv := newServer(t)
+			before := srv.PATs()
+			res := do(t, srv, request{Method: http.MethodPost, Path: v.path, Token: token(t, srv, userID), Body: tc.body, ContentType: tc.contentType})
+			if tc.status == createSuccess {
+				res.wantStatus(t, http.StatusOK)
+				if n := len(srv.PATs()); n != len(before)+1 {
+					t.Errorf("%d tokens after create, want %d", n, len(before)+1)
+				}
+				return
 			}
-			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
-				srv := newServer(t)
-				before := srv.PATs()
-				res := do(t, srv, request{Method: http.MethodPost, Path: v.path, Token: token(t, srv, userID), Body: tc.body, ContentType: tc.contentType})
-				if tc.status == createSuccess {
-					res.wantStatus(t, http.StatusOK)
-					if n := len(srv.PATs()); n != len(before)+1 {
-						t.Errorf("%d tokens after create, want %d", n, len(before)+1)
-					}
-					return
-				}
-				res.wantError(t, tc.status, tc.code, tc.text)
-				if diff := cmp.Diff(before, srv.PATs()); diff != "" {
-					t.Errorf("a refused create changed the tenant:\n%s", diff)
-				}
-			})
-		}
+			res.wantError(t, tc.status, tc.code, tc.text)
+			if diff := cmp.Diff(before, srv.PATs()); diff != "" {
+				t.Errorf("a refused create changed the tenant:\n%s", diff)
+			}
+		})
 	}
 	t.Run("no content type", func(t *testing.T) {
 		srv := newServer(t)
@@ -182,31 +182,26 @@ func TestPatchValidation(t *testing.T) {
 		{name: "modern: acknowledgement a string", family: modern, body: `[{"op":"replace","path":"/userAwareTokenNeverExpires","value":"yes"}]`,
 			status: 400, code: "400.1 Bad Request Content", text: "must be a boolean"},
 	}
-	for _, v := range versions {
-		for _, tc := range cases {
-			if !inFamily(tc.family, v.neverExpire) {
-				continue
+	for _, tc := range cases {
+		eachVersion(t, tc.family, tc.name, func(t *testing.T, v apiVersion) {
+			srv := newServer(t)
+			owner, pat := userID, userPAT
+			if tc.owner != "" {
+				owner, pat = tc.owner, tc.pat
 			}
-			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
-				srv := newServer(t)
-				owner, pat := userID, userPAT
-				if tc.owner != "" {
-					owner, pat = tc.owner, tc.pat
-				}
-				before := srv.PATs()
-				res := do(t, srv, request{Method: http.MethodPatch, Path: v.path + "/" + pat, Token: token(t, srv, owner), Body: tc.body, ContentType: tc.contentType})
-				if tc.check != nil {
-					var p patJSON
-					res.wantStatus(t, http.StatusOK).decode(t, &p)
-					tc.check(t, p)
-					return
-				}
-				res.wantError(t, tc.status, tc.code, tc.text)
-				if diff := cmp.Diff(before, srv.PATs()); diff != "" {
-					t.Errorf("a refused patch changed the tenant:\n%s", diff)
-				}
-			})
-		}
+			before := srv.PATs()
+			res := do(t, srv, request{Method: http.MethodPatch, Path: v.path + "/" + pat, Token: token(t, srv, owner), Body: tc.body, ContentType: tc.contentType})
+			if tc.check != nil {
+				var p patJSON
+				res.wantStatus(t, http.StatusOK).decode(t, &p)
+				tc.check(t, p)
+				return
+			}
+			res.wantError(t, tc.status, tc.code, tc.text)
+			if diff := cmp.Diff(before, srv.PATs()); diff != "" {
+				t.Errorf("a refused patch changed the tenant:\n%s", diff)
+			}
+		})
 	}
 }
 
