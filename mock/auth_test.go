@@ -123,6 +123,8 @@ func TestRightsAllow(t *testing.T) {
 		{"admin reads one owner", adminID, nil, "?owner-id=" + userID, []string{stalePAT, expiredPAT, userPAT, managedPAT}},
 		{"admin with an all-read scope does not see managed tokens", adminID, []string{"sp:all-personal-access-tokens:read"}, "?owner-id=" + userID,
 			[]string{stalePAT, expiredPAT, userPAT}},
+		{"admin with an all-manage scope does not see managed tokens", adminID, []string{"sp:all-personal-access-tokens:manage"}, "?owner-id=" + userID,
+			[]string{stalePAT, expiredPAT, userPAT}},
 		{"auditor reads the tenant without managed tokens", auditorID, []string{"sp:all-personal-access-tokens:read"}, "",
 			[]string{stalePAT, expiredPAT, adminPAT, userPAT}},
 		{"end user reads own without managed tokens", userID, []string{"sp:my-personal-access-tokens:read"}, "?owner-id=me",

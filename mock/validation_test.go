@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iscmock/iscmock/mock"
 )
 
 const (
@@ -210,4 +212,23 @@ func wantName(t *testing.T, p patJSON, name string) {
 	if p.Name != name {
 		t.Errorf("name %q, want %q", p.Name, name)
 	}
+}
+
+// TestPatchNullExpiryNeedsAcknowledgementInTheRequest: an acknowledgement stored earlier is not
+// enough; the patch that removes the expiry must carry it.
+func TestPatchNullExpiryNeedsAcknowledgementInTheRequest(t *testing.T) {
+	eachVersion(t, modern, "stored acknowledgement", func(t *testing.T, v apiVersion) {
+		srv := newServer(t)
+		acked := mock.PAT{ID: "b0000000000000000000000000000009", Secret: secret, Name: "acked", Owner: userID,
+			ExpirationDate: ptr(start.AddDate(1, 0, 0)), UserAwareTokenNeverExpires: true}
+		if err := srv.Seed(mock.Fixtures{PersonalAccessTokens: []mock.PAT{acked}}); err != nil {
+			t.Fatal(err)
+		}
+		do(t, srv, request{Method: http.MethodPatch, Path: v.path + "/" + acked.ID, Token: token(t, srv, userID),
+			Body: `[{"op":"replace","path":"/expirationDate","value":null}]`}).
+			wantError(t, http.StatusBadRequest, "400.1.0 Required Data Missing Or Empty", "in the same request")
+		if p, _ := srv.PAT(acked.ID); p.ExpirationDate == nil {
+			t.Error("the refused patch removed the expiry")
+		}
+	})
 }
