@@ -26,7 +26,7 @@ func TestListMatchesScan(t *testing.T) {
 	for i := range 300 {
 		p := PAT{ID: fmt.Sprintf("%032d", i), Name: fmt.Sprint(i), OwnerID: owners[rng.IntN(len(owners))],
 			Created: base.Add(time.Duration(rng.IntN(1000)) * time.Minute)}
-		if rng.IntN(3) > 0 {
+		if rng.IntN(3) > 0 || p.OwnerID == "ab" { // "ab" has no null lastUsed for a scan of "a" to stop at
 			p.LastUsed = base.Add(time.Duration(rng.IntN(100)) * time.Hour)
 		}
 		pats = append(pats, p)
