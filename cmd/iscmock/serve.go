@@ -75,5 +75,6 @@ func banner(base string, srv *mock.Server) string {
 		}
 		fmt.Fprintf(&b, "  %s %s  # %q of %s (%s)\n", p.ID, p.Secret, p.Name, owner.Name, levels)
 	}
+	b.WriteString("\n")
 	return b.String()
 }
