@@ -2,8 +2,8 @@ package mock_test
 
 import (
 	"bufio"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"

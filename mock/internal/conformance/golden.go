@@ -87,4 +87,3 @@ func Golden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s differs from the response (go test ./... -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }
-
