@@ -49,6 +49,7 @@ func iscmockBinary(t *testing.T) string {
 func startBinary(t *testing.T, args ...string) (string, []string, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(iscmockBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -161,4 +162,36 @@ func TestBinaryBadFixtures(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "bad.yaml:9: personalAccessTokens[0].accessTokenValiditySeconds") {
 		t.Errorf("serve with a bad fixture file: %v, output %q; want a failure naming file, line and field", err, out)
 	}
+}
+
+func TestBinaryValidate(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "scenarios", "*.yaml"))
+	out, err := exec.Command(iscmockBinary(t), append([]string{"validate"}, files...)...).CombinedOutput()
+	if err != nil || strings.Count(string(out), ": ok\n") != len(files) {
+		t.Errorf("validate shipped scenarios: %v\n%s", err, out)
+	}
+	bad := filepath.Join("..", "testdata", "scenarios", "bad.yaml")
+	out, err = exec.Command(iscmockBinary(t), "validate", files[0], bad, files[1]).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:6: rules[0].fault: unknown fault \"explode\"") || strings.Contains(string(out), files[1]) {
+		t.Errorf("validate with a bad file: %v\n%s\nwant a failure naming file, line and field, stopping there", err, out)
+	}
+}
+
+func TestBinaryScenario(t *testing.T) {
+	cmd := func(args ...string) {
+		base, _, _ := startBinary(t, args...)
+		req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" {
+			t.Errorf("%v: token endpoint answered %d (Retry-After %q), want the scripted 429", args, res.StatusCode, res.Header.Get("Retry-After"))
+		}
+	}
+	cmd("--scenario", filepath.Join("..", "scenarios", "token-throttled.yaml"))
+	t.Setenv("ISCMOCK_SCENARIO", filepath.Join("..", "scenarios", "token-throttled.yaml"))
+	cmd()
 }

@@ -52,21 +52,30 @@ type PAT struct {
 // ParseFixtures reads a fixture document, YAML or JSON. Errors name the field and its line; name is
 // the file name they start with.
 func ParseFixtures(name string, data []byte) (Fixtures, error) {
-	var f Fixtures
-	lines, err := decodeStrict(data, &f)
-	if err == nil {
-		err = f.check(nil)
-	}
-	return f, located(name, lines, err)
+	return parse(name, data, func(f Fixtures) error { return f.check(nil) })
 }
 
 // LoadFixtures reads and parses a fixture file.
-func LoadFixtures(path string) (Fixtures, error) {
+func LoadFixtures(path string) (Fixtures, error) { return readFile(path, ParseFixtures) }
+
+// parse decodes a document strictly and checks it; errors name the file, line and field.
+func parse[T any](name string, data []byte, check func(T) error) (T, error) {
+	var v T
+	lines, err := decodeStrict(data, &v)
+	if err == nil {
+		err = check(v)
+	}
+	return v, located(name, lines, err)
+}
+
+// readFile parses the file at path with parse.
+func readFile[T any](path string, parse func(name string, data []byte) (T, error)) (T, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Fixtures{}, err
+		var zero T
+		return zero, err
 	}
-	return ParseFixtures(path, data)
+	return parse(path, data)
 }
 
 // fieldError is a problem with one field of a document, named by its path (identities[0].id).
@@ -255,7 +264,10 @@ func decodeStrict(data []byte, out any) (map[string]int, error) {
 	return lines, err
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType     = reflect.TypeFor[time.Time]()
+	durationType = reflect.TypeFor[time.Duration]()
+)
 
 func decodeNode(n *yaml.Node, v reflect.Value, path string, lines map[string]int) error {
 	path = strings.TrimPrefix(path, ".")
@@ -268,6 +280,12 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, lines map[string]int
 	}
 	t := v.Type()
 	switch {
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.Elem() != timeType:
+		if n.Tag == "!!null" {
+			return nil
+		}
+		v.Set(reflect.New(t.Elem()))
+		return decodeNode(n, v.Elem(), path, lines)
 	case t.Kind() == reflect.Struct && t != timeType:
 		if n.Kind != yaml.MappingNode {
 			return fail("must be a mapping")
@@ -308,6 +326,13 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, lines map[string]int
 		if n.Kind != yaml.SequenceNode && n.Tag != "!!null" {
 			return fail("must be a list")
 		}
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode && n.Tag != "!!null" {
+			return fail("must be a mapping")
+		}
+	case t.Kind() == reflect.Interface: // any value: a body
+	case t == durationType && n.Tag != "!!str":
+		return fail("must be a duration such as 250ms or 10s")
 	default:
 		if n.Kind != yaml.ScalarNode {
 			return fail("must be a single value")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iscmock/iscmock/mock"
+	"github.com/iscmock/iscmock/mock/internal/conformance"
 )
 
 // The test tenant: an org admin, an end user with four tokens of every kind, and an auditor: an
@@ -84,17 +85,28 @@ type request struct {
 	Body        string
 	ContentType string
 	Header      http.Header
+	// Unchecked skips the conformance check, for answers a scenario scripts.
+	Unchecked bool
 }
 
 func do(t *testing.T, srv *mock.Server, r request) response {
 	t.Helper()
+	res, err := send(srv, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// send makes the request; an error is one of the transport (or of the conformance check).
+func send(srv *mock.Server, r request) (response, error) {
 	var body io.Reader
 	if r.Body != "" {
 		body = strings.NewReader(r.Body)
 	}
 	req, err := http.NewRequest(r.Method, srv.URL()+r.Path, body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	for k, v := range r.Header {
 		req.Header[k] = v
@@ -109,16 +121,20 @@ func do(t *testing.T, srv *mock.Server, r request) response {
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if r.Unchecked {
+		client = &http.Client{Transport: conformance.Unchecked}
+	}
+	res, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }
 
 func (r response) decode(t *testing.T, v any) {

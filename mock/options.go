@@ -16,6 +16,8 @@ type config struct {
 	logger       *slog.Logger
 	seed         *uint64
 	maxTokens    int
+	scenarioFile []string
+	scenarios    []Scenario
 }
 
 func defaults() config {
@@ -54,4 +56,15 @@ func WithSeed(seed uint64) Option {
 // no limit. ISC's limit, and the default, is 10.
 func WithMaxTokensPerOwner(n int) Option {
 	return func(c *config) { c.maxTokens = n }
+}
+
+// WithScenarioFile runs the scenario in a file (YAML or JSON) from the start. Given more than once,
+// the files' rules run in order, as one scenario.
+func WithScenarioFile(path string) Option {
+	return func(c *config) { c.scenarioFile = append(c.scenarioFile, path) }
+}
+
+// WithScenario runs a scenario built in code from the start; it combines with WithScenarioFile.
+func WithScenario(s Scenario) Option {
+	return func(c *config) { c.scenarios = append(c.scenarios, s) }
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/iscmock/iscmock/fixtures"
 	"github.com/iscmock/iscmock/mock/internal/api"
 	"github.com/iscmock/iscmock/mock/internal/ids"
+	"github.com/iscmock/iscmock/mock/internal/scenario"
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
@@ -22,6 +23,8 @@ type Server struct {
 	db    *store.DB
 	api   *api.Service
 	ids   *ids.Source
+	// faults runs the scenario; it exists from the start so that one can be loaded at any time.
+	faults *scenario.Engine
 
 	listener  *httptest.Server
 	closeOnce sync.Once
@@ -38,28 +41,41 @@ func New(opts ...Option) (*Server, error) {
 		seed = *cfg.seed
 	}
 	s := &Server{cfg: cfg, clock: newClock(cfg.start), db: store.New(), ids: ids.New(seed)}
+	s.faults = scenario.New(s.clock.Now)
 	if err := s.load(); err != nil {
 		return nil, err
 	}
 	s.db.Checkpoint()
+	if err := s.loadScenarios(); err != nil {
+		return nil, err
+	}
 	s.api = api.New(api.Config{
-		Store: s.db, Now: s.clock.Now, IDs: s.ids, Logger: cfg.logger, MaxTokensPerOwner: cfg.maxTokens,
+		Store: s.db, Faults: s.faults, Now: s.clock.Now, IDs: s.ids, Logger: cfg.logger, MaxTokensPerOwner: cfg.maxTokens,
 		Tenant: api.Tenant{ID: s.ids.UUID(), Org: "iscmock", Pod: "mock01-useast1"},
 	})
 	return s, nil
 }
 
+// gather returns values followed by what load reads from each file.
+func gather[T any](values []T, files []string, load func(string) (T, error)) ([]T, error) {
+	all := slices.Clone(values)
+	for _, path := range files {
+		v, err := load(path)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, v)
+	}
+	return all, nil
+}
+
 // load seeds the store from the configured fixtures, or the embedded default tenant.
 func (s *Server) load() error {
-	sets := slices.Clone(s.cfg.fixtures)
-	for _, path := range s.cfg.fixtureFiles {
-		f, err := LoadFixtures(path)
-		if err != nil {
-			return err
-		}
-		sets = append(sets, f)
+	sets, err := gather(s.cfg.fixtures, s.cfg.fixtureFiles, LoadFixtures)
+	if err != nil {
+		return err
 	}
-	if len(s.cfg.fixtureFiles) == 0 && len(s.cfg.fixtures) == 0 {
+	if len(sets) == 0 {
 		f, err := ParseFixtures(fixtures.DefaultName, fixtures.Default)
 		if err != nil {
 			return err
@@ -72,6 +88,19 @@ func (s *Server) load() error {
 		}
 	}
 	return nil
+}
+
+// loadScenarios runs the configured scenario files and values as one scenario.
+func (s *Server) loadScenarios() error {
+	all, err := gather(s.cfg.scenarios, s.cfg.scenarioFile, LoadScenarioFile)
+	if err != nil || len(all) == 0 {
+		return err
+	}
+	sc, err := combine(all)
+	if err != nil {
+		return err
+	}
+	return s.LoadScenario(sc)
 }
 
 // NewServer starts a server on a loopback port for the duration of a test or benchmark; it is
@@ -108,11 +137,38 @@ func (s *Server) Close() {
 	})
 }
 
-// Reset puts the tenant back as its fixtures made it and the clock back to where it started
-// (plus the real time since). Tokens minted before stay valid until they expire.
+// Reset puts the tenant back as its fixtures made it, the clock back to where it started (plus the
+// real time since) and the scenario's counters and rate-limit windows to zero; the scenario stays.
+// Tokens minted before stay valid until they expire.
 func (s *Server) Reset() {
 	s.db.Reset()
 	s.clock.reset()
+	s.faults.Restart()
+}
+
+// LoadScenario replaces the running scenario, if any, with sc, its counters at zero and its
+// "after" times counted from now.
+func (s *Server) LoadScenario(sc Scenario) error {
+	compiled, err := sc.compile()
+	if err != nil {
+		return fmt.Errorf("iscmock: scenario %q: %w", sc.Name, err)
+	}
+	s.faults.Load(compiled)
+	return nil
+}
+
+// ClearScenario stops the running scenario: every request is served normally again.
+func (s *Server) ClearScenario() { s.faults.Load(nil) }
+
+// ScenarioStats reports the running scenario's rules, each with how often its match held and how
+// often it acted; ok is false when no scenario runs.
+func (s *Server) ScenarioStats() (stats ScenarioStats, ok bool) {
+	name, rules, ok := s.faults.Stats()
+	stats.Name = name
+	for _, r := range rules {
+		stats.Rules = append(stats.Rules, RuleStats{Name: r.Name, Matched: r.Matched, Fired: r.Fired})
+	}
+	return stats, ok
 }
 
 // Clock returns the server's clock.

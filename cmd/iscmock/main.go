@@ -11,14 +11,17 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/iscmock/iscmock/mock"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 type cli struct {
-	Serve   serveCmd   `cmd:"" help:"Serve the emulator."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Serve    serveCmd    `cmd:"" help:"Serve the emulator."`
+	Validate validateCmd `cmd:"" help:"Check scenario files; exits non-zero at the first bad one."`
+	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
 func main() {
@@ -53,4 +56,18 @@ type versionCmd struct{}
 func (versionCmd) Run(out output) error {
 	_, err := fmt.Fprintln(out.stdout, "iscmock", version)
 	return err
+}
+
+type validateCmd struct {
+	Files []string `arg:"" type:"path" help:"Scenario files (YAML or JSON)."`
+}
+
+func (c *validateCmd) Run(out output) error {
+	for _, f := range c.Files {
+		if _, err := mock.LoadScenarioFile(f); err != nil {
+			return err
+		}
+		fmt.Fprintf(out.stdout, "%s: ok\n", f)
+	}
+	return nil
 }

@@ -14,8 +14,9 @@ import (
 )
 
 type serveCmd struct {
-	Addr     string `default:"127.0.0.1:8080" env:"ISCMOCK_ADDR" help:"Address to listen on (HOST:PORT; port 0 picks a free one)."`
-	Fixtures string `env:"ISCMOCK_FIXTURES" type:"path" help:"Fixture file (YAML or JSON) with the tenant's identities and tokens; default: the embedded default tenant."`
+	Addr     string   `default:"127.0.0.1:8080" env:"ISCMOCK_ADDR" help:"Address to listen on (HOST:PORT; port 0 picks a free one)."`
+	Fixtures string   `env:"ISCMOCK_FIXTURES" type:"path" help:"Fixture file (YAML or JSON) with the tenant's identities and tokens; default: the embedded default tenant."`
+	Scenario []string `env:"ISCMOCK_SCENARIO" type:"path" help:"Scenario file (YAML or JSON) to run from the start; repeatable (comma-separated in the variable)."`
 }
 
 // shutdownGrace bounds how long requests in flight may take once a stop signal arrives.
@@ -25,6 +26,9 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 	opts := []mock.Option{mock.WithLogger(slog.New(slog.NewTextHandler(out.stderr, nil)))}
 	if c.Fixtures != "" {
 		opts = append(opts, mock.WithFixtures(c.Fixtures))
+	}
+	for _, f := range c.Scenario {
+		opts = append(opts, mock.WithScenarioFile(f))
 	}
 	srv, err := mock.New(opts...)
 	if err != nil {

@@ -74,9 +74,9 @@ func (s *Service) routes() *mux.Router {
 			r.Handle(path, s.apiHandler(v, op)).Methods(op.Method)
 		}
 	}
-	r.Handle("/oauth/token", s.endpoint(OpToken, s.token)).Methods(http.MethodPost)
-	r.NotFoundHandler = s.endpoint("", func(http.ResponseWriter, *http.Request) error { return errNotFound })
-	r.MethodNotAllowedHandler = s.endpoint("", func(w http.ResponseWriter, req *http.Request) error {
+	r.Handle("/oauth/token", s.endpoint(OpToken, "", s.token)).Methods(http.MethodPost)
+	r.NotFoundHandler = s.endpoint("", "", func(http.ResponseWriter, *http.Request) error { return errNotFound })
+	r.MethodNotAllowedHandler = s.endpoint("", "", func(w http.ResponseWriter, req *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allowed(r, req), ", "))
 		return methodNotAllowed(req.Method)
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iscmock/iscmock/mock/internal/auth"
 	"github.com/iscmock/iscmock/mock/internal/ids"
+	"github.com/iscmock/iscmock/mock/internal/scenario"
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
@@ -27,6 +28,7 @@ type Tenant struct {
 // Config is what a Service is built from.
 type Config struct {
 	Store  *store.DB
+	Faults *scenario.Engine
 	Now    func() time.Time
 	IDs    *ids.Source
 	Logger *slog.Logger
@@ -57,6 +59,7 @@ type exchange struct {
 	requestID string
 	operation string
 	identity  string
+	rule      string // the scenario rule that acted, if any
 	status    int
 }
 
@@ -76,6 +79,9 @@ func (w *statusWriter) WriteHeader(status int) {
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
+
+// Unwrap lets http.ResponseController reach the connection, for faults that drop it.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.ex.status == 0 {
@@ -97,26 +103,35 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Robots-Tag", "noindex")
 	sw := &statusWriter{ResponseWriter: w, ex: ex}
 	defer func() {
-		if v := recover(); v != nil {
+		v := recover()
+		if v != nil && v != http.ErrAbortHandler {
 			s.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
 			if ex.status == 0 {
 				writeError(sw, ex.requestID, errInternal)
 			}
 		}
 		s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "operation", ex.operation,
-			"status", ex.status, "duration", time.Since(start), "identity", ex.identity)
+			"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
+		if v == http.ErrAbortHandler {
+			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
+		}
 	}()
 	r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
 	s.router.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 
-// endpoint names a route's operation and writes the error its handler returns.
-func (s *Service) endpoint(name string, fn func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ex := exchangeOf(r)
-		ex.operation = name
+// endpoint names a route's operation, lets the scenario act first, and writes the error its
+// handler returns.
+func (s *Service) endpoint(op, version string, fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	handle := func(w http.ResponseWriter, r *http.Request) {
 		if err := fn(w, r); err != nil {
-			writeError(w, ex.requestID, err)
+			writeError(w, exchangeOf(r).requestID, err)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		exchangeOf(r).operation = op
+		if !s.scripted(w, r, op, version, handle) {
+			handle(w, r)
 		}
 	})
 }
@@ -132,7 +147,7 @@ type call struct {
 
 // apiHandler authenticates and authorizes the request for op, then runs it: a nil result is 204.
 func (s *Service) apiHandler(v Version, op operation) http.Handler {
-	return s.endpoint(op.ID, func(w http.ResponseWriter, r *http.Request) error {
+	return s.endpoint(op.ID, v.Name, func(w http.ResponseWriter, r *http.Request) error {
 		claims, err := s.authenticate(r)
 		if err != nil {
 			return err

@@ -83,6 +83,10 @@ func Load(dir string) (*Checker, error) {
 // Default is the checker Main installed; nil when the documents were not found.
 var Default *Checker
 
+// Unchecked is the transport beneath the checker, for tests that script answers the documents do
+// not describe (scenario faults, statuses and bodies of the test's own choosing).
+var Unchecked = http.DefaultTransport
+
 // Main runs a package's tests with every response checked. Without the documents it warns loudly
 // and runs unchecked, except under CI, where it fails.
 func Main(m *testing.M) {

@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iscmock/iscmock/mock/internal/scenario"
+)
+
+// errTooMany is the gateway's 429; writeError gives it ISC's body.
+var errTooMany = &Error{Status: http.StatusTooManyRequests}
+
+// RateLimitRule names the limiter where logs and the journal name the rule that acted.
+const RateLimitRule = "rateLimit"
+
+// scripted lets the running scenario act on a request before its handler does. It returns true when
+// the request has been answered (or dropped) and the handler must not run.
+func (s *Service) scripted(w http.ResponseWriter, r *http.Request, op, version string, handle http.HandlerFunc) bool {
+	if s.Faults == nil {
+		return false
+	}
+	d := s.Faults.Decide(scenario.Request{Operation: op, Version: version, Method: r.Method, Path: r.URL.Path,
+		Caller: func() scenario.Caller { return s.caller(r, op) }})
+	ex := exchangeOf(r)
+	if d.RetryAfter > 0 {
+		ex.rule = RateLimitRule
+		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfter))
+		writeError(w, ex.requestID, errTooMany)
+		return true
+	}
+	a := d.Action
+	if a == nil {
+		return false
+	}
+	ex.rule = d.Rule
+	if !sleep(r.Context(), a.Delay) {
+		abort(w, false) // the client left while we waited
+	}
+	switch a.Fault {
+	case scenario.FaultReset:
+		abort(w, true)
+	case scenario.FaultEmpty:
+		// Promise a body, send the headers, then hang up: the client reads an unexpected EOF.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "1024")
+		w.WriteHeader(http.StatusOK)
+		_ = http.NewResponseController(w).Flush()
+		abort(w, false)
+	case scenario.FaultMalformed:
+		// The request is served for real; only its answer arrives cut in half.
+		rec := httptest.NewRecorder()
+		handle(rec, r)
+		body := rec.Body.Bytes()
+		body = body[:len(body)/2]
+		if len(body) == 0 {
+			body = []byte(`{"`)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	case scenario.FaultTimeout:
+		abort(w, false) // the delay above was the wait
+	default:
+		if a.Status == 0 {
+			return false // a slow but normal answer
+		}
+		respond(w, r, op, a)
+	}
+	return true
+}
+
+// respond writes a scripted status: the rule's body, or ISC's for the status.
+func respond(w http.ResponseWriter, r *http.Request, op string, a *scenario.Action) {
+	for k, v := range a.Headers {
+		w.Header().Set(k, v)
+	}
+	switch {
+	case a.Body != nil:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(a.Status)
+		if a.Status != http.StatusNoContent && a.Status != http.StatusNotModified {
+			_, _ = w.Write(a.Body)
+		}
+	case a.Status < 400:
+		w.WriteHeader(a.Status)
+	default:
+		writeError(w, exchangeOf(r).requestID, statusError(a.Status, op == OpToken))
+	}
+}
+
+// statusError is ISC's error for a status, in the shape the endpoint uses.
+func statusError(status int, oauth bool) *Error {
+	for _, e := range []*Error{errForbidden, errNotFound, errInternal} {
+		if e.Status == status {
+			return e
+		}
+	}
+	text := http.StatusText(status)
+	switch {
+	case status == http.StatusTooManyRequests:
+		return errTooMany
+	case oauth && status < 500:
+		return oauthError(status, strings.ToLower(strings.ReplaceAll(text, " ", "_")), text)
+	case status == http.StatusUnauthorized:
+		return unauthorized("JWT validation failed: " + text)
+	case status == http.StatusBadRequest:
+		return badRequest(codeBadContent, "The request was syntactically correct but its content is semantically invalid.")
+	}
+	return &Error{Status: status, Code: fmt.Sprintf("%d %s", status, text), Text: text + "."}
+}
+
+// caller tells the scenario who is calling: from the bearer token, or at the token endpoint from
+// the client credentials.
+func (s *Service) caller(r *http.Request, op string) scenario.Caller {
+	if op == OpToken {
+		id, _, ok := r.BasicAuth()
+		if !ok {
+			_ = r.ParseMultipartForm(maxBody) // the handler reads the parsed form again
+			id = r.Form.Get("client_id")
+		}
+		pat, _ := s.Store.PAT(id)
+		return scenario.Caller{ClientID: id, Identity: pat.OwnerID}
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return scenario.Caller{}
+	}
+	token = strings.TrimSpace(token)
+	claims, err := s.signer.Verify(token)
+	if err != nil {
+		return scenario.Caller{}
+	}
+	return scenario.Caller{Identity: claims.IdentityID, ClientID: claims.ClientID, Token: token}
+}
+
+// sleep waits d, or less if the client goes away first; it reports whether the client is still there.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// abort drops the connection without (the rest of) an answer; rst makes it a TCP reset where the
+// connection allows. It does not return.
+func abort(w http.ResponseWriter, rst bool) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		if tcp, ok := conn.(*net.TCPConn); ok && rst {
+			_ = tcp.SetLinger(0)
+		}
+		_ = conn.Close()
+	}
+	panic(http.ErrAbortHandler)
+}
