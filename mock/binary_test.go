@@ -17,32 +17,44 @@ import (
 	"time"
 )
 
+// build is one way of building cmd/iscmock, done at most once per test run.
+type build struct {
+	env   []string
+	flags []string
+
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
+	devBuild = &build{}
+	// imageBuild is how the Dockerfile builds the binary.
+	imageBuild = &build{env: []string{"CGO_ENABLED=0"}, flags: []string{"-trimpath", "-ldflags", "-s -w -X main.version=image-test"}}
 )
 
-// iscmockBinary builds cmd/iscmock once per test run.
-func iscmockBinary(t *testing.T) string {
+func (b *build) binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "iscmock-bin")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binary = filepath.Join(dir, "iscmock")
-		out, err := exec.Command("go", "build", "-o", binary, "../cmd/iscmock").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%v: %s", err, out)
+		b.path = filepath.Join(dir, "iscmock")
+		cmd := exec.Command("go", append(append([]string{"build"}, b.flags...), "-o", b.path, "../cmd/iscmock")...)
+		cmd.Env = append(os.Environ(), b.env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%v: %s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatalf("building iscmock: %v", buildErr)
+	if b.err != nil {
+		t.Fatalf("building iscmock: %v", b.err)
 	}
-	return binary
+	return b.path
 }
+
+func iscmockBinary(t *testing.T) string { return devBuild.binary(t) }
 
 // startBinary runs "iscmock serve --addr 127.0.0.1:0 args..." as its own process and returns its
 // base URL and banner once it listens.

@@ -62,7 +62,9 @@ func newServer(t *testing.T, opts ...mock.Option) *mock.Server {
 }
 
 // token mints a bearer token for the identity with the given scopes (default sp:scopes:all).
-func token(t *testing.T, srv *mock.Server, identity string, scope ...string) string {
+func token(t *testing.T, srv interface {
+	AccessToken(string, ...string) (string, error)
+}, identity string, scope ...string) string {
 	t.Helper()
 	tok, err := srv.AccessToken(identity, scope...)
 	if err != nil {

@@ -18,10 +18,14 @@ type config struct {
 	maxTokens    int
 	scenarioFile []string
 	scenarios    []Scenario
+	journalSize  int
+	maxTenants   int
+	adminToken   string
+	noAdmin      bool
 }
 
 func defaults() config {
-	return config{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), maxTokens: 10}
+	return config{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), maxTokens: 10, journalSize: 1000, maxTenants: 100}
 }
 
 // WithFixtures loads the tenant from a fixture file (YAML or JSON) instead of the embedded default
@@ -67,4 +71,24 @@ func WithScenarioFile(path string) Option {
 // WithScenario runs a scenario built in code from the start; it combines with WithScenarioFile.
 func WithScenario(s Scenario) Option {
 	return func(c *config) { c.scenarios = append(c.scenarios, s) }
+}
+
+// WithJournalSize sets how many recent API requests each tenant's journal keeps (default 1000).
+func WithJournalSize(n int) Option {
+	return func(c *config) { c.journalSize = n }
+}
+
+// WithMaxTenants bounds how many tenants /tenants/NAME may make (default 100; 0 = no bound).
+func WithMaxTenants(n int) Option {
+	return func(c *config) { c.maxTenants = n }
+}
+
+// WithAdminToken makes every admin route but health require "Authorization: Bearer token".
+func WithAdminToken(token string) Option {
+	return func(c *config) { c.adminToken = token }
+}
+
+// WithoutAdmin turns the admin API off, health aside.
+func WithoutAdmin() Option {
+	return func(c *config) { c.noAdmin = true }
 }

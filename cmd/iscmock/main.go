@@ -21,6 +21,7 @@ var version = "dev"
 type cli struct {
 	Serve    serveCmd    `cmd:"" help:"Serve the emulator."`
 	Validate validateCmd `cmd:"" help:"Check scenario files; exits non-zero at the first bad one."`
+	Health   healthCmd   `cmd:"" help:"Check that a running server answers (exit 0) or not (exit 1)."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 

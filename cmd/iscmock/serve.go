@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,21 +15,32 @@ import (
 )
 
 type serveCmd struct {
-	Addr     string   `default:"127.0.0.1:8080" env:"ISCMOCK_ADDR" help:"Address to listen on (HOST:PORT; port 0 picks a free one)."`
-	Fixtures string   `env:"ISCMOCK_FIXTURES" type:"path" help:"Fixture file (YAML or JSON) with the tenant's identities and tokens; default: the embedded default tenant."`
-	Scenario []string `env:"ISCMOCK_SCENARIO" type:"path" help:"Scenario file (YAML or JSON) to run from the start; repeatable (comma-separated in the variable)."`
+	Addr        string   `default:"127.0.0.1:8080" env:"ISCMOCK_ADDR" help:"Address to listen on (HOST:PORT; port 0 picks a free one)."`
+	Fixtures    string   `env:"ISCMOCK_FIXTURES" type:"path" help:"Fixture file (YAML or JSON) with the tenant's identities and tokens; default: the embedded default tenant."`
+	Scenario    []string `env:"ISCMOCK_SCENARIO" type:"path" help:"Scenario file (YAML or JSON) to run from the start; repeatable (comma-separated in the variable)."`
+	AdminToken  string   `env:"ISCMOCK_ADMIN_TOKEN" help:"Require Authorization: Bearer <token> on every admin route but health."`
+	NoAdmin     bool     `env:"ISCMOCK_NO_ADMIN" help:"Turn the admin API off, health aside."`
+	JournalSize int      `default:"1000" env:"ISCMOCK_JOURNAL_SIZE" help:"Recent API requests each tenant's journal keeps."`
+	MaxTenants  int      `default:"100" env:"ISCMOCK_MAX_TENANTS" help:"Most tenants /tenants/NAME may make (0: no bound)."`
+	LogFormat   string   `default:"text" enum:"text,json" env:"ISCMOCK_LOG_FORMAT" help:"Request log format: text or json."`
 }
 
 // shutdownGrace bounds how long requests in flight may take once a stop signal arrives.
 const shutdownGrace = 10 * time.Second
 
 func (c *serveCmd) Run(ctx context.Context, out output) error {
-	opts := []mock.Option{mock.WithLogger(slog.New(slog.NewTextHandler(out.stderr, nil)))}
+	opts := []mock.Option{mock.WithLogger(logger(out.stderr, c.LogFormat)), mock.WithJournalSize(c.JournalSize), mock.WithMaxTenants(c.MaxTenants)}
 	if c.Fixtures != "" {
 		opts = append(opts, mock.WithFixtures(c.Fixtures))
 	}
 	for _, f := range c.Scenario {
 		opts = append(opts, mock.WithScenarioFile(f))
+	}
+	if c.AdminToken != "" {
+		opts = append(opts, mock.WithAdminToken(c.AdminToken))
+	}
+	if c.NoAdmin {
+		opts = append(opts, mock.WithoutAdmin())
 	}
 	srv, err := mock.New(opts...)
 	if err != nil {
@@ -38,7 +50,7 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + l.Addr().String()
+	base := localURL(l.Addr().String()) // a wildcard address is shown as loopback, which a person can open
 	fmt.Fprint(out.stdout, banner(base, srv))
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -46,6 +58,7 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()
@@ -65,11 +78,19 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 	return nil
 }
 
-// banner tells a person where the tenant is and which credentials open it.
+func logger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// banner tells a person where the tenant is and which credentials open it; it ends with an empty
+// line, so a script can read up to there.
 func banner(base string, srv *mock.Server) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "iscmock %s serving %s\n", version, base)
-	fmt.Fprintf(&b, "token endpoint: %s/oauth/token\n", base)
+	fmt.Fprintf(&b, "token endpoint: %s/oauth/token (isolated tenants: %s/tenants/NAME)\n", base, base)
 	fmt.Fprintf(&b, "personal access tokens (client_id client_secret):\n")
 	for _, p := range srv.PATs() {
 		owner, _ := srv.Identity(p.Owner)

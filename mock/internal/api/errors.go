@@ -97,3 +97,11 @@ func writeError(w http.ResponseWriter, requestID string, err error) {
 	}
 	writeJSON(w, e.Status, body)
 }
+
+// NotFound is ISC's 404 with a text of the caller's.
+func NotFound(text string) error {
+	return &Error{Status: http.StatusNotFound, Code: errNotFound.Code, Text: text}
+}
+
+// LimitError is a 400 for a limit the request would pass.
+func LimitError(text string) error { return badRequest(codeLimit, "%s", text) }

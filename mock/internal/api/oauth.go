@@ -76,7 +76,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
 		s.touch(pat.ID, now)
 	}
 	ex := exchangeOf(r)
-	ex.identity = owner.ID
+	ex.identity, ex.clientID = owner.ID, pat.ID
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: token, TokenType: "bearer", ExpiresIn: pat.AccessTokenValiditySeconds,
 		Scope: strings.Join(pat.Scope, " "), AccessType: "OFFLINE", TenantID: claims.TenantID, Pod: claims.Pod,

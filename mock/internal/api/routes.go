@@ -67,14 +67,14 @@ func (s *Service) routes() *mux.Router {
 	r := mux.NewRouter()
 	for _, v := range Versions {
 		for _, op := range operations {
-			path := v.Collection
+			path := s.Prefix + v.Collection
 			if op.Item {
 				path += "/{id}"
 			}
 			r.Handle(path, s.apiHandler(v, op)).Methods(op.Method)
 		}
 	}
-	r.Handle("/oauth/token", s.endpoint(OpToken, "", s.token)).Methods(http.MethodPost)
+	r.Handle(s.Prefix+"/oauth/token", s.endpoint(OpToken, "", s.token)).Methods(http.MethodPost)
 	r.NotFoundHandler = s.endpoint("", "", func(http.ResponseWriter, *http.Request) error { return errNotFound })
 	r.MethodNotAllowedHandler = s.endpoint("", "", func(w http.ResponseWriter, req *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allowed(r, req), ", "))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iscmock/iscmock/mock/internal/auth"
 	"github.com/iscmock/iscmock/mock/internal/ids"
+	"github.com/iscmock/iscmock/mock/internal/journal"
 	"github.com/iscmock/iscmock/mock/internal/scenario"
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
@@ -27,12 +28,15 @@ type Tenant struct {
 
 // Config is what a Service is built from.
 type Config struct {
-	Store  *store.DB
-	Faults *scenario.Engine
-	Now    func() time.Time
-	IDs    *ids.Source
-	Logger *slog.Logger
-	Tenant Tenant
+	// Prefix is the path the tenant is served under: "" at the root, "/tenants/NAME" for others.
+	Prefix  string
+	Store   *store.DB
+	Faults  *scenario.Engine
+	Journal *journal.Ring
+	Now     func() time.Time
+	IDs     *ids.Source
+	Logger  *slog.Logger
+	Tenant  Tenant
 	// MaxTokensPerOwner bounds an identity's unmanaged tokens at create; 0 means no bound.
 	MaxTokensPerOwner int
 }
@@ -59,6 +63,7 @@ type exchange struct {
 	requestID string
 	operation string
 	identity  string
+	clientID  string
 	rule      string // the scenario rule that acted, if any
 	status    int
 }
@@ -90,17 +95,25 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// ServeHTTP adds the headers every ISC response carries, logs the request and turns a panic into
-// ISC's 500 rather than a dropped connection.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves the tenant's API.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, s.router) }
+
+// Refuse answers a request with err, as the API answers its own errors.
+func (s *Service) Refuse(w http.ResponseWriter, r *http.Request, err error) {
+	s.serve(w, r, s.endpoint("", "", func(http.ResponseWriter, *http.Request) error { return err }))
+}
+
+// serve runs h with the headers every ISC response carries, logs and journals the request, and
+// turns a panic into ISC's 500 rather than a dropped connection.
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	start := time.Now()
 	ex := &exchange{requestID: s.IDs.Hex(16)}
-	h := w.Header()
-	h["SLPT-Request-ID"] = []string{ex.requestID} // ISC's spelling, which Set would canonicalize
-	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
-	h.Set("Vary", "Access-Control-Request-Headers")
-	h.Set("Access-Control-Expose-Headers", "Retry-After,Connection,SLPT-Request-ID,Date,X-Zuul-ServiceId")
-	h.Set("X-Robots-Tag", "noindex")
+	hdr := w.Header()
+	hdr["SLPT-Request-ID"] = []string{ex.requestID} // ISC's spelling, which Set would canonicalize
+	hdr.Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	hdr.Set("Vary", "Access-Control-Request-Headers")
+	hdr.Set("Access-Control-Expose-Headers", "Retry-After,Connection,SLPT-Request-ID,Date,X-Zuul-ServiceId")
+	hdr.Set("X-Robots-Tag", "noindex")
 	sw := &statusWriter{ResponseWriter: w, ex: ex}
 	defer func() {
 		v := recover()
@@ -112,12 +125,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "operation", ex.operation,
 			"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
+		s.Journal.Record(journal.Entry{Time: s.Now(), Method: r.Method, Path: r.URL.Path, Operation: ex.operation,
+			Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule})
 		if v == http.ErrAbortHandler {
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
 		}
 	}()
 	r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
-	s.router.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 
 // endpoint names a route's operation, lets the scenario act first, and writes the error its
@@ -156,7 +171,8 @@ func (s *Service) apiHandler(v Version, op operation) http.Handler {
 		if !ok {
 			return unauthorized("JWT validation failed: the token's identity does not exist")
 		}
-		exchangeOf(r).identity = caller.ID
+		ex := exchangeOf(r)
+		ex.identity, ex.clientID = caller.ID, claims.ClientID
 		if !auth.Allows(claims.Scope, op.Scopes) {
 			return errForbidden
 		}

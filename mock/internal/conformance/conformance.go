@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -130,11 +131,17 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// tenantName is what the mock accepts as a tenant name in /tenants/NAME.
+var tenantName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
 // Route finds the documented operation a request path and method reach, if any.
 func (c *Checker) Route(method, path string) (version string, route *routers.Route) {
 	if rest, ok := strings.CutPrefix(path, "/tenants/"); ok {
-		_, path, _ = strings.Cut(rest, "/")
-		path = "/" + path
+		name, tail, _ := strings.Cut(rest, "/")
+		if !tenantName.MatchString(name) {
+			return "", nil // no tenant answers there: the mock's own 404
+		}
+		path = "/" + tail
 	}
 	for _, v := range Versions {
 		rest, ok := strings.CutPrefix(path, v.Prefix)

@@ -1,0 +1,290 @@
+package mock
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// The admin API gives a test driving the mock over HTTP what a Go test has: reset, the clock,
+// scenarios, fixtures, tokens and the request journal. Each tenant has it under its own
+// /__admin; the tenant list is the root's.
+
+type adminRoute struct {
+	name   string
+	method string
+	path   string
+	root   bool // served by the root tenant only
+	open   bool // needs no admin token and stays on without the admin API
+	handle func(t *Tenant, r *http.Request) (status int, body any, err error)
+}
+
+var adminTable = []adminRoute{
+	{name: "health", method: http.MethodGet, path: "/health", open: true, handle: adminHealth},
+	{name: "reset", method: http.MethodPost, path: "/reset", handle: adminReset},
+	{name: "clock", method: http.MethodGet, path: "/clock", handle: adminClock},
+	{name: "clock.move", method: http.MethodPost, path: "/clock", handle: adminMoveClock},
+	{name: "scenario", method: http.MethodGet, path: "/scenario", handle: adminScenario},
+	{name: "scenario.load", method: http.MethodPut, path: "/scenario", handle: adminLoadScenario},
+	{name: "scenario.clear", method: http.MethodDelete, path: "/scenario", handle: adminClearScenario},
+	{name: "fixtures.seed", method: http.MethodPost, path: "/fixtures", handle: adminSeed},
+	{name: "tokens.mint", method: http.MethodPost, path: "/tokens", handle: adminMint},
+	{name: "requests", method: http.MethodGet, path: "/requests", handle: adminRequests},
+	{name: "requests.clear", method: http.MethodDelete, path: "/requests", handle: adminClearRequests},
+	{name: "tenants", method: http.MethodGet, path: "/tenants", root: true, handle: adminTenants},
+	{name: "tenants.drop", method: http.MethodDelete, path: "/tenants/{name}", root: true, handle: adminDropTenant},
+}
+
+// adminError is an admin failure: {"error": message, "problems": [...]}.
+type adminError struct {
+	status   int
+	message  string
+	problems []string
+}
+
+func (e *adminError) Error() string { return e.message }
+
+func adminFail(status int, format string, args ...any) *adminError {
+	return &adminError{status: status, message: fmt.Sprintf(format, args...)}
+}
+
+// invalid turns a parse error into a 400 that lists each problem.
+func invalid(what string, err error) *adminError {
+	e := &adminError{status: http.StatusBadRequest, message: "invalid " + what}
+	for _, p := range flatten(err) {
+		e.problems = append(e.problems, p.Error())
+	}
+	return e
+}
+
+func (s *Server) adminRoutes(t *Tenant) http.Handler {
+	r := mux.NewRouter()
+	base := t.prefix + "/__admin"
+	for _, route := range adminTable {
+		if route.root && t.name != "" {
+			continue
+		}
+		r.Handle(base+route.path, s.adminHandler(t, route)).Methods(route.method)
+	}
+	notFound := func(w http.ResponseWriter, req *http.Request) {
+		writeAdmin(w, s.cfg.logger, req, "", http.StatusNotFound, nil, adminFail(http.StatusNotFound, "no admin route %s %s", req.Method, req.URL.Path))
+	}
+	r.NotFoundHandler = http.HandlerFunc(notFound)
+	r.MethodNotAllowedHandler = r.NotFoundHandler
+	return r
+}
+
+func (s *Server) adminHandler(t *Tenant, route adminRoute) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		switch {
+		case route.open:
+		case s.cfg.noAdmin:
+			err = adminFail(http.StatusNotFound, "the admin API is off (--no-admin); only /__admin/health answers")
+		case s.cfg.adminToken != "" && !adminAuthorized(r, s.cfg.adminToken):
+			err = adminFail(http.StatusUnauthorized, "admin token required: send Authorization: Bearer <the --admin-token value>")
+		}
+		status, body := 0, any(nil)
+		if err == nil {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			status, body, err = route.handle(t, r)
+		}
+		writeAdmin(w, s.cfg.logger, r, route.name, status, body, err)
+	})
+}
+
+func adminAuthorized(r *http.Request, token string) bool {
+	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// writeAdmin writes an admin answer and logs it; a nil body is 204.
+func writeAdmin(w http.ResponseWriter, log interface{ Info(string, ...any) }, r *http.Request, route string, status int, body any, err error) {
+	if err != nil {
+		var e *adminError
+		if !errors.As(err, &e) {
+			e = adminFail(http.StatusInternalServerError, "%v", err)
+		}
+		status, body = e.status, struct {
+			Error    string   `json:"error"`
+			Problems []string `json:"problems,omitempty"`
+		}{e.message, e.problems}
+	}
+	log.Info("admin", "method", r.Method, "path", r.URL.Path, "route", route, "status", status)
+	w.Header().Set("Cache-Control", "no-store")
+	if body == nil {
+		w.WriteHeader(status)
+		return
+	}
+	b, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func readAll(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, adminFail(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", tooLarge.Limit)
+	}
+	return b, err
+}
+
+// decodeJSON reads a JSON object into v, refusing unknown members.
+func decodeJSON(r *http.Request, v any) error {
+	b, err := readAll(r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return adminFail(http.StatusBadRequest, "the body must be a JSON object: %v", err)
+	}
+	return nil
+}
+
+func adminHealth(*Tenant, *http.Request) (int, any, error) {
+	return http.StatusOK, map[string]string{"status": "ok"}, nil
+}
+
+func adminReset(t *Tenant, _ *http.Request) (int, any, error) {
+	t.Reset()
+	return http.StatusNoContent, nil, nil
+}
+
+type clockJSON struct {
+	Now string `json:"now"`
+}
+
+func (t *Tenant) clockNow() clockJSON {
+	return clockJSON{Now: t.clock.Now().UTC().Format(time.RFC3339Nano)}
+}
+
+func adminClock(t *Tenant, _ *http.Request) (int, any, error) {
+	return http.StatusOK, t.clockNow(), nil
+}
+
+func adminMoveClock(t *Tenant, r *http.Request) (int, any, error) {
+	var req struct {
+		Advance *string `json:"advance"`
+		Set     *string `json:"set"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case (req.Advance == nil) == (req.Set == nil):
+		return 0, nil, adminFail(http.StatusBadRequest, `give one of "advance" (a duration such as 25h) or "set" (an RFC 3339 time)`)
+	case req.Advance != nil:
+		d, err := time.ParseDuration(*req.Advance)
+		if err != nil {
+			return 0, nil, adminFail(http.StatusBadRequest, "advance: %q is not a duration such as 25h or 90s", *req.Advance)
+		}
+		t.clock.Advance(d)
+	default:
+		at, err := time.Parse(time.RFC3339Nano, *req.Set)
+		if err != nil {
+			return 0, nil, adminFail(http.StatusBadRequest, "set: %q is not an RFC 3339 time such as 2027-01-01T00:00:00Z", *req.Set)
+		}
+		t.clock.Set(at)
+	}
+	return http.StatusOK, t.clockNow(), nil
+}
+
+func adminScenario(t *Tenant, _ *http.Request) (int, any, error) {
+	st, ok := t.ScenarioStats()
+	if !ok {
+		return 0, nil, adminFail(http.StatusNotFound, "no scenario is loaded; PUT one to /__admin/scenario")
+	}
+	return http.StatusOK, st, nil
+}
+
+func adminLoadScenario(t *Tenant, r *http.Request) (int, any, error) {
+	b, err := readAll(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	sc, err := ParseScenario("scenario", b)
+	if err != nil {
+		return 0, nil, invalid("scenario", err)
+	}
+	if err := t.LoadScenario(sc); err != nil {
+		return 0, nil, invalid("scenario", err)
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func adminClearScenario(t *Tenant, _ *http.Request) (int, any, error) {
+	t.ClearScenario()
+	return http.StatusNoContent, nil, nil
+}
+
+func adminSeed(t *Tenant, r *http.Request) (int, any, error) {
+	b, err := readAll(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := parse("fixtures", b, func(f Fixtures) error { return f.check(t.hasIdentity) })
+	if err != nil {
+		return 0, nil, invalid("fixtures", err)
+	}
+	if err := t.Seed(f); err != nil {
+		return 0, nil, invalid("fixtures", err)
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (t *Tenant) hasIdentity(id string) bool { _, ok := t.db.Identity(id); return ok }
+
+func adminMint(t *Tenant, r *http.Request) (int, any, error) {
+	var req struct {
+		IdentityID string   `json:"identityId"`
+		Scope      []string `json:"scope"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if !t.hasIdentity(req.IdentityID) {
+		return 0, nil, adminFail(http.StatusBadRequest, "identityId: no identity %q in this tenant", req.IdentityID)
+	}
+	token, expiresIn, err := t.accessToken(req.IdentityID, req.Scope)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"access_token": token, "expires_in": expiresIn}, nil
+}
+
+func adminRequests(t *Tenant, r *http.Request) (int, any, error) {
+	return http.StatusOK, t.Requests(r.URL.Query()["operation"]...), nil
+}
+
+func adminClearRequests(t *Tenant, _ *http.Request) (int, any, error) {
+	t.ClearRequests()
+	return http.StatusNoContent, nil, nil
+}
+
+func adminTenants(t *Tenant, _ *http.Request) (int, any, error) {
+	out := []map[string]string{}
+	for _, n := range t.server.Tenants() {
+		out = append(out, map[string]string{"name": n})
+	}
+	return http.StatusOK, out, nil
+}
+
+func adminDropTenant(t *Tenant, r *http.Request) (int, any, error) {
+	name := mux.Vars(r)["name"]
+	if !t.server.DropTenant(name) {
+		return 0, nil, adminFail(http.StatusNotFound, "no tenant %q", name)
+	}
+	return http.StatusNoContent, nil, nil
+}

@@ -1,0 +1,47 @@
+package journal
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iscmock/iscmock/mock/internal/conformance"
+)
+
+func TestMain(m *testing.M) { conformance.Main(m) }
+
+func paths(es []Entry) []string {
+	out := []string{}
+	for _, e := range es {
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+func TestRing(t *testing.T) {
+	r := New(3)
+	for i := 1; i <= 2; i++ {
+		r.Record(Entry{Path: fmt.Sprint(i)})
+	}
+	if got := paths(r.Entries(nil)); !cmp.Equal(got, []string{"1", "2"}) {
+		t.Errorf("before wrapping: %v", got)
+	}
+	for i := 3; i <= 7; i++ {
+		r.Record(Entry{Path: fmt.Sprint(i)})
+	}
+	if got := paths(r.Entries(nil)); !cmp.Equal(got, []string{"5", "6", "7"}) {
+		t.Errorf("after wrapping: %v, want the last three, oldest first", got)
+	}
+	if got := paths(r.Entries(func(e Entry) bool { return e.Path != "6" })); !cmp.Equal(got, []string{"5", "7"}) {
+		t.Errorf("filtered: %v", got)
+	}
+	r.Clear()
+	if got := r.Entries(nil); len(got) != 0 {
+		t.Errorf("after Clear: %v", got)
+	}
+	r.Record(Entry{Path: "8"})
+	if got := paths(r.Entries(nil)); !cmp.Equal(got, []string{"8"}) {
+		t.Errorf("after Clear and one more: %v", got)
+	}
+}

@@ -1,0 +1,222 @@
+package mock
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/iscmock/iscmock/mock/internal/api"
+	"github.com/iscmock/iscmock/mock/internal/ids"
+	"github.com/iscmock/iscmock/mock/internal/journal"
+	"github.com/iscmock/iscmock/mock/internal/scenario"
+	"github.com/iscmock/iscmock/mock/internal/store"
+)
+
+// Tenant is one ISC tenant: its identities and tokens, clock, scenario, rate-limit windows,
+// request journal and token signing key. Tokens minted in one tenant are refused by every other.
+type Tenant struct {
+	name   string // "" for the root tenant
+	prefix string // the path it is served under
+	server *Server
+
+	clock   *Clock
+	db      *store.DB
+	faults  *scenario.Engine
+	journal *journal.Ring
+	ids     *ids.Source
+	api     *api.Service
+	admin   http.Handler
+}
+
+func (s *Server) newTenant(name string) (*Tenant, error) {
+	t := &Tenant{name: name, server: s, clock: newClock(s.cfg.start), db: store.New(),
+		journal: journal.New(s.cfg.journalSize), ids: ids.New(s.tenantSeed(name))}
+	if name != "" {
+		t.prefix = "/tenants/" + name
+	}
+	t.faults = scenario.New(t.clock.Now)
+	for _, f := range s.fixtures {
+		if err := t.Seed(f); err != nil {
+			return nil, err
+		}
+	}
+	t.db.Checkpoint()
+	if s.scenario != nil {
+		if err := t.LoadScenario(*s.scenario); err != nil {
+			return nil, err
+		}
+	}
+	org := "iscmock"
+	if name != "" {
+		org = name
+	}
+	t.api = api.New(api.Config{
+		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,
+		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
+		Tenant: api.Tenant{ID: t.ids.UUID(), Org: org, Pod: "mock01-useast1"},
+	})
+	t.admin = s.adminRoutes(t)
+	return t, nil
+}
+
+// ServeHTTP serves the tenant's API and, under /__admin, its admin API.
+func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, t.prefix+"/__admin"); ok && (rest == "" || rest[0] == '/') {
+		t.admin.ServeHTTP(w, r)
+		return
+	}
+	t.api.ServeHTTP(w, r)
+}
+
+// Name is the tenant's name; the root tenant's is "".
+func (t *Tenant) Name() string { return t.name }
+
+// URL is the tenant's base URL, as ISC's SDKs take it (tokens at URL()+"/oauth/token"); it is ""
+// when the server does not listen.
+func (t *Tenant) URL() string {
+	if base := t.server.base(); base != "" {
+		return base + t.prefix
+	}
+	return ""
+}
+
+// Reset puts the tenant back as its fixtures made it, the clock back to where it started (plus the
+// real time since), the scenario's counters and rate-limit windows to zero (the scenario stays) and
+// the journal empty. Tokens minted before stay valid until they expire.
+func (t *Tenant) Reset() {
+	t.db.Reset()
+	t.clock.reset()
+	t.faults.Restart()
+	t.journal.Clear()
+}
+
+// Clock returns the tenant's clock.
+func (t *Tenant) Clock() *Clock { return t.clock }
+
+// AccessToken mints a bearer token for the identity, as /oauth/token would from a token of it with
+// the given scopes (default sp:scopes:all), valid for 12 hours of the tenant's clock.
+func (t *Tenant) AccessToken(identityID string, scope ...string) (string, error) {
+	token, _, err := t.accessToken(identityID, scope)
+	return token, err
+}
+
+func (t *Tenant) accessToken(identityID string, scope []string) (string, int, error) {
+	id, ok := t.db.Identity(identityID)
+	if !ok {
+		return "", 0, fmt.Errorf("iscmock: no identity %q", identityID)
+	}
+	if len(scope) == 0 {
+		scope = []string{store.DefaultScope}
+	}
+	token, _, err := t.api.Mint(id, t.ids.Hex(16), scope, store.DefaultValidity*time.Second)
+	return token, store.DefaultValidity, err
+}
+
+// Seed adds or replaces identities and tokens, as if they had always been there; either all of
+// them are stored or none. Tokens may belong to identities of f or ones the tenant has. Seeded
+// state is not kept by Reset, which returns to the fixtures.
+func (t *Tenant) Seed(f Fixtures) error {
+	if err := f.check(func(id string) bool { _, ok := t.db.Identity(id); return ok }); err != nil {
+		return fmt.Errorf("iscmock: %w", err)
+	}
+	identities, pats := f.toStore(t.clock.Now())
+	if err := t.db.Seed(identities, pats); err != nil {
+		return fmt.Errorf("iscmock: %w", err)
+	}
+	return nil
+}
+
+// Identity returns the identity with the given id.
+func (t *Tenant) Identity(id string) (Identity, bool) {
+	i, ok := t.db.Identity(id)
+	return fromStoreIdentity(i), ok
+}
+
+// Identities returns every identity, ordered by id.
+func (t *Tenant) Identities() []Identity {
+	var out []Identity
+	for _, i := range t.db.Identities() {
+		out = append(out, fromStoreIdentity(i))
+	}
+	return out
+}
+
+// PAT returns the token with the given id, secret included.
+func (t *Tenant) PAT(id string) (PAT, bool) {
+	p, ok := t.db.PAT(id)
+	return fromStorePAT(p), ok
+}
+
+// PATs returns every token, oldest first.
+func (t *Tenant) PATs() []PAT {
+	var out []PAT
+	for _, p := range t.db.List(store.Query{}) {
+		out = append(out, fromStorePAT(p))
+	}
+	return out
+}
+
+// LoadScenario replaces the running scenario, if any, with sc, its counters at zero and its
+// "after" times counted from now.
+func (t *Tenant) LoadScenario(sc Scenario) error {
+	compiled, err := sc.compile()
+	if err != nil {
+		return fmt.Errorf("iscmock: scenario %q: %w", sc.Name, err)
+	}
+	t.faults.Load(compiled)
+	return nil
+}
+
+// ClearScenario stops the running scenario: every request is served normally again.
+func (t *Tenant) ClearScenario() { t.faults.Load(nil) }
+
+// ScenarioStats reports the running scenario's rules, each with how often its match held and how
+// often it acted; ok is false when no scenario runs.
+func (t *Tenant) ScenarioStats() (stats ScenarioStats, ok bool) {
+	name, rules, ok := t.faults.Stats()
+	stats.Name = name
+	stats.Rules = []RuleStats{}
+	for _, r := range rules {
+		stats.Rules = append(stats.Rules, RuleStats{Name: r.Name, Matched: r.Matched, Fired: r.Fired})
+	}
+	return stats, ok
+}
+
+// RecordedRequest is one API request in the tenant's journal.
+type RecordedRequest struct {
+	Time       time.Time `json:"time"` // on the tenant's clock
+	Method     string    `json:"method"`
+	Path       string    `json:"path"`
+	Operation  string    `json:"operation"` // the spec's operationId, "token", or "" for unknown routes
+	Status     int       `json:"status"`
+	IdentityID string    `json:"identityId"`
+	ClientID   string    `json:"clientId"`
+	Rule       string    `json:"rule"` // the scenario rule that acted ("rateLimit" for the limiter), or ""
+}
+
+// Requests returns the journal, oldest first: the last WithJournalSize API requests (admin calls
+// are not recorded). With operations, only requests for those.
+func (t *Tenant) Requests(operations ...string) []RecordedRequest {
+	out := []RecordedRequest{}
+	for _, e := range t.journal.Entries(func(e journal.Entry) bool {
+		return len(operations) == 0 || containsOperation(operations, e.Operation)
+	}) {
+		out = append(out, RecordedRequest{Time: e.Time, Method: e.Method, Path: e.Path, Operation: e.Operation,
+			Status: e.Status, IdentityID: e.IdentityID, ClientID: e.ClientID, Rule: e.Rule})
+	}
+	return out
+}
+
+// ClearRequests empties the journal.
+func (t *Tenant) ClearRequests() { t.journal.Clear() }
+
+// containsOperation reports whether op is one of ops, a V1 name matching its plain one.
+func containsOperation(ops []string, op string) bool {
+	for _, o := range ops {
+		if strings.TrimSuffix(o, "V1") == op {
+			return true
+		}
+	}
+	return false
+}
