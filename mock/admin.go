@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -65,31 +67,52 @@ func invalid(what string, err error) *adminError {
 	return e
 }
 
-func (s *Server) adminRoutes(t *Tenant) http.Handler {
+// adminRouter is the admin route table, built once for every server; a request carries its
+// tenant, with the tenant's path prefix removed.
+var adminRouter = sync.OnceValue(func() *mux.Router {
 	r := mux.NewRouter()
-	base := t.prefix + "/__admin"
 	for _, route := range adminTable {
-		if route.root && t.name != "" {
-			continue
-		}
-		r.Handle(base+route.path, s.adminHandler(t, route)).Methods(route.method)
+		r.Handle("/__admin"+route.path, adminHandler(route)).Methods(route.method)
 	}
-	notFound := func(w http.ResponseWriter, req *http.Request) {
-		writeAdmin(w, s.cfg.logger, req, "", http.StatusNotFound, nil, adminFail(http.StatusNotFound, "no admin route %s %s", req.Method, req.URL.Path))
-	}
-	r.NotFoundHandler = http.HandlerFunc(notFound)
+	r.NotFoundHandler = http.HandlerFunc(adminNotFound)
 	r.MethodNotAllowedHandler = r.NotFoundHandler
 	return r
+})
+
+type tenantKey struct{}
+
+func tenantOf(r *http.Request) *Tenant { return r.Context().Value(tenantKey{}).(*Tenant) }
+
+// serveAdmin serves the tenant's admin API.
+func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(context.WithValue(r.Context(), tenantKey{}, t))
+	if t.prefix != "" {
+		u := *r.URL
+		u.Path = strings.TrimPrefix(u.Path, t.prefix)
+		u.RawPath = ""
+		r.URL = &u
+	}
+	adminRouter().ServeHTTP(w, r)
 }
 
-func (s *Server) adminHandler(t *Tenant, route adminRoute) http.Handler {
+func adminNotFound(w http.ResponseWriter, r *http.Request) {
+	writeAdmin(w, tenantOf(r).server.cfg.logger, r, "", 0, nil, adminFail(http.StatusNotFound, "no admin route %s %s", r.Method, r.URL.Path))
+}
+
+func adminHandler(route adminRoute) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := tenantOf(r)
+		cfg := t.server.cfg
+		if route.root && t.name != "" {
+			adminNotFound(w, r)
+			return
+		}
 		var err error
 		switch {
 		case route.open:
-		case s.cfg.noAdmin:
+		case cfg.noAdmin:
 			err = adminFail(http.StatusNotFound, "the admin API is off (--no-admin); only /__admin/health answers")
-		case s.cfg.adminToken != "" && !adminAuthorized(r, s.cfg.adminToken):
+		case cfg.adminToken != "" && !adminAuthorized(r, cfg.adminToken):
 			err = adminFail(http.StatusUnauthorized, "admin token required: send Authorization: Bearer <the --admin-token value>")
 		}
 		status, body := 0, any(nil)
@@ -97,7 +120,7 @@ func (s *Server) adminHandler(t *Tenant, route adminRoute) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			status, body, err = route.handle(t, r)
 		}
-		writeAdmin(w, s.cfg.logger, r, route.name, status, body, err)
+		writeAdmin(w, cfg.logger, r, route.name, status, body, err)
 	})
 }
 

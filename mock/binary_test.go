@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -168,7 +169,9 @@ func TestBinaryBanner(t *testing.T) {
 }
 
 func TestBinaryBadFixtures(t *testing.T) {
-	cmd := exec.Command(iscmockBinary(t), "serve", "--addr", "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a server that starts anyway must not hang the test
+	defer cancel()
+	cmd := exec.CommandContext(ctx, iscmockBinary(t), "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "ISCMOCK_FIXTURES="+filepath.Join("..", "testdata", "fixtures", "bad.yaml"))
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "bad.yaml:9: personalAccessTokens[0].accessTokenValiditySeconds") {

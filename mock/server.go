@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/iscmock/iscmock/fixtures"
 	"github.com/iscmock/iscmock/mock/internal/api"
 	"github.com/iscmock/iscmock/mock/internal/ids"
+	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
 // Server serves ISC tenants: the root tenant at its base URL, and isolated ones at
@@ -25,8 +27,8 @@ type Server struct {
 
 	cfg      config
 	seed     uint64
-	fixtures []Fixtures // parsed once, for every tenant
-	scenario *Scenario  // combined once, for every tenant; nil for none
+	proto    *store.DB // the fixtures, seeded once: every tenant starts from a clone
+	scenario *Scenario // combined once, for every tenant; nil for none
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant
@@ -46,15 +48,8 @@ func New(opts ...Option) (*Server, error) {
 		s.seed = *cfg.seed
 	}
 	var err error
-	if s.fixtures, err = gather(cfg.fixtures, cfg.fixtureFiles, LoadFixtures); err != nil {
+	if s.proto, err = s.prototype(); err != nil {
 		return nil, err
-	}
-	if len(s.fixtures) == 0 {
-		f, err := ParseFixtures(fixtures.DefaultName, fixtures.Default)
-		if err != nil {
-			return nil, err
-		}
-		s.fixtures = []Fixtures{f}
 	}
 	scenarios, err := gather(cfg.scenarios, cfg.scenarioFile, LoadScenarioFile)
 	if err != nil {
@@ -71,6 +66,49 @@ func New(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// prototype seeds the configured fixtures, or the embedded default tenant, into a store that
+// tenants clone. Tokens without a created date are created when the server starts.
+func (s *Server) prototype() (*store.DB, error) {
+	sets, err := gather(s.cfg.fixtures, s.cfg.fixtureFiles, LoadFixtures)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(sets) == 0:
+		return defaultPrototype()
+	}
+	db := store.New()
+	now := newClock(s.cfg.start).Now()
+	for _, f := range sets {
+		if err := seed(db, f, now); err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// defaultPrototype is the embedded default tenant, seeded once per process: its dates are all
+// given, so every server can start from the same store.
+var defaultPrototype = sync.OnceValues(func() (*store.DB, error) {
+	f, err := ParseFixtures(fixtures.DefaultName, fixtures.Default)
+	if err != nil {
+		return nil, err
+	}
+	db := store.New()
+	return db, seed(db, f, time.Now())
+})
+
+// seed adds checked fixtures to db, all or nothing; tokens may belong to identities db has.
+func seed(db *store.DB, f Fixtures, now time.Time) error {
+	if err := f.check(func(id string) bool { _, ok := db.Identity(id); return ok }); err != nil {
+		return fmt.Errorf("iscmock: %w", err)
+	}
+	identities, pats := f.toStore(now)
+	if err := db.Seed(identities, pats); err != nil {
+		return fmt.Errorf("iscmock: %w", err)
+	}
+	return nil
 }
 
 // gather returns values followed by what load reads from each file.

@@ -26,22 +26,15 @@ type Tenant struct {
 	journal *journal.Ring
 	ids     *ids.Source
 	api     *api.Service
-	admin   http.Handler
 }
 
 func (s *Server) newTenant(name string) (*Tenant, error) {
-	t := &Tenant{name: name, server: s, clock: newClock(s.cfg.start), db: store.New(),
+	t := &Tenant{name: name, server: s, clock: newClock(s.cfg.start), db: s.proto.Clone(),
 		journal: journal.New(s.cfg.journalSize), ids: ids.New(s.tenantSeed(name))}
 	if name != "" {
 		t.prefix = "/tenants/" + name
 	}
 	t.faults = scenario.New(t.clock.Now)
-	for _, f := range s.fixtures {
-		if err := t.Seed(f); err != nil {
-			return nil, err
-		}
-	}
-	t.db.Checkpoint()
 	if s.scenario != nil {
 		if err := t.LoadScenario(*s.scenario); err != nil {
 			return nil, err
@@ -56,14 +49,13 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
 		Tenant: api.Tenant{ID: t.ids.UUID(), Org: org, Pod: "mock01-useast1"},
 	})
-	t.admin = s.adminRoutes(t)
 	return t, nil
 }
 
 // ServeHTTP serves the tenant's API and, under /__admin, its admin API.
 func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, t.prefix+"/__admin"); ok && (rest == "" || rest[0] == '/') {
-		t.admin.ServeHTTP(w, r)
+		t.serveAdmin(w, r)
 		return
 	}
 	t.api.ServeHTTP(w, r)
@@ -116,16 +108,7 @@ func (t *Tenant) accessToken(identityID string, scope []string) (string, int, er
 // Seed adds or replaces identities and tokens, as if they had always been there; either all of
 // them are stored or none. Tokens may belong to identities of f or ones the tenant has. Seeded
 // state is not kept by Reset, which returns to the fixtures.
-func (t *Tenant) Seed(f Fixtures) error {
-	if err := f.check(func(id string) bool { _, ok := t.db.Identity(id); return ok }); err != nil {
-		return fmt.Errorf("iscmock: %w", err)
-	}
-	identities, pats := f.toStore(t.clock.Now())
-	if err := t.db.Seed(identities, pats); err != nil {
-		return fmt.Errorf("iscmock: %w", err)
-	}
-	return nil
-}
+func (t *Tenant) Seed(f Fixtures) error { return seed(t.db, f, t.clock.Now()) }
 
 // Identity returns the identity with the given id.
 func (t *Tenant) Identity(id string) (Identity, bool) {

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
 )
@@ -62,26 +63,28 @@ var operations = []operation{
 		handle: (*Service).deletePAT},
 }
 
-// routes builds the one route table: every operation in every version, plus the token endpoint.
-func (s *Service) routes() *mux.Router {
+// router is the one route table, built once for every server: each operation in every version,
+// plus the token endpoint. Its handlers serve the tenant whose Service the request carries, with
+// the tenant's path prefix already removed.
+var router = sync.OnceValue(func() *mux.Router {
 	r := mux.NewRouter()
 	for _, v := range Versions {
 		for _, op := range operations {
-			path := s.Prefix + v.Collection
+			path := v.Collection
 			if op.Item {
 				path += "/{id}"
 			}
-			r.Handle(path, s.apiHandler(v, op)).Methods(op.Method)
+			r.Handle(path, apiHandler(v, op)).Methods(op.Method)
 		}
 	}
-	r.Handle(s.Prefix+"/oauth/token", s.endpoint(OpToken, "", s.token)).Methods(http.MethodPost)
-	r.NotFoundHandler = s.endpoint("", "", func(http.ResponseWriter, *http.Request) error { return errNotFound })
-	r.MethodNotAllowedHandler = s.endpoint("", "", func(w http.ResponseWriter, req *http.Request) error {
+	r.Handle("/oauth/token", endpoint(OpToken, "", (*Service).token)).Methods(http.MethodPost)
+	r.NotFoundHandler = endpoint("", "", func(*Service, http.ResponseWriter, *http.Request) error { return errNotFound })
+	r.MethodNotAllowedHandler = endpoint("", "", func(_ *Service, w http.ResponseWriter, req *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allowed(r, req), ", "))
 		return methodNotAllowed(req.Method)
 	})
 	return r
-}
+})
 
 // allowed lists the methods the router serves on the request's path, for the Allow header.
 func allowed(r *mux.Router, req *http.Request) []string {

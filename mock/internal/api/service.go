@@ -45,7 +45,6 @@ type Config struct {
 type Service struct {
 	Config
 	signer *auth.Signer
-	router http.Handler
 }
 
 // maxBody bounds request bodies; larger ones get 413.
@@ -53,13 +52,13 @@ const maxBody = 1 << 20
 
 // New returns the tenant's API.
 func New(cfg Config) *Service {
-	s := &Service{Config: cfg, signer: auth.NewSigner(cfg.Now)}
-	s.router = s.routes()
-	return s
+	return &Service{Config: cfg, signer: auth.NewSigner(cfg.Now)}
 }
 
 // exchange is what the request pipeline learns about one request, for headers and the log.
 type exchange struct {
+	service   *Service
+	path      string // as requested, tenant prefix included
 	requestID string
 	operation string
 	identity  string
@@ -96,18 +95,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // ServeHTTP serves the tenant's API.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, s.router) }
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, router()) }
 
 // Refuse answers a request with err, as the API answers its own errors.
 func (s *Service) Refuse(w http.ResponseWriter, r *http.Request, err error) {
-	s.serve(w, r, s.endpoint("", "", func(http.ResponseWriter, *http.Request) error { return err }))
+	s.serve(w, r, endpoint("", "", func(*Service, http.ResponseWriter, *http.Request) error { return err }))
 }
 
 // serve runs h with the headers every ISC response carries, logs and journals the request, and
 // turns a panic into ISC's 500 rather than a dropped connection.
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	start := time.Now()
-	ex := &exchange{requestID: s.IDs.Hex(16)}
+	ex := &exchange{service: s, path: r.URL.Path, requestID: s.IDs.Hex(16)}
 	hdr := w.Header()
 	hdr["SLPT-Request-ID"] = []string{ex.requestID} // ISC's spelling, which Set would canonicalize
 	hdr.Set("Cache-Control", "no-cache, no-store, must-revalidate")
@@ -123,28 +122,38 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) 
 				writeError(sw, ex.requestID, errInternal)
 			}
 		}
-		s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "operation", ex.operation,
+		s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", ex.operation,
 			"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
-		s.Journal.Record(journal.Entry{Time: s.Now(), Method: r.Method, Path: r.URL.Path, Operation: ex.operation,
+		s.Journal.Record(journal.Entry{Time: s.Now(), Method: r.Method, Path: ex.path, Operation: ex.operation,
 			Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule})
 		if v == http.ErrAbortHandler {
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
 		}
 	}()
 	r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
-	h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	if s.Prefix != "" {
+		// Route within the tenant as at the root; the log and journal keep the path as requested.
+		u := *r.URL
+		u.Path = strings.TrimPrefix(u.Path, s.Prefix)
+		u.RawPath = ""
+		r.URL = &u
+	}
+	h.ServeHTTP(sw, r)
 }
 
-// endpoint names a route's operation, lets the scenario act first, and writes the error its
-// handler returns.
-func (s *Service) endpoint(op, version string, fn func(http.ResponseWriter, *http.Request) error) http.Handler {
-	handle := func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
-			writeError(w, exchangeOf(r).requestID, err)
-		}
-	}
+// endpoint names a route's operation, lets the tenant's scenario act first, and writes the error
+// its handler returns.
+func endpoint(op, version string, fn func(*Service, http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		exchangeOf(r).operation = op
+		ex := exchangeOf(r)
+		ex.operation = op
+		s := ex.service
+		handle := func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(s, w, r); err != nil {
+				writeError(w, ex.requestID, err)
+			}
+		}
 		if !s.scripted(w, r, op, version, handle) {
 			handle(w, r)
 		}
@@ -161,8 +170,8 @@ type call struct {
 }
 
 // apiHandler authenticates and authorizes the request for op, then runs it: a nil result is 204.
-func (s *Service) apiHandler(v Version, op operation) http.Handler {
-	return s.endpoint(op.ID, v.Name, func(w http.ResponseWriter, r *http.Request) error {
+func apiHandler(v Version, op operation) http.Handler {
+	return endpoint(op.ID, v.Name, func(s *Service, w http.ResponseWriter, r *http.Request) error {
 		claims, err := s.authenticate(r)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -43,22 +44,25 @@ func (c *Claims) GetAudience() (jwt.ClaimStrings, error)  { return nil, nil }
 // Signer (another server or tenant) never verifies. The key always comes from crypto/rand, even when
 // the server's other randomness is seeded, so that no two servers share one.
 type Signer struct {
-	key *ecdsa.PrivateKey
+	key func() *ecdsa.PrivateKey
 	now func() time.Time
 }
 
-// NewSigner makes a signer whose expiry checks use now.
+// NewSigner makes a signer whose expiry checks use now. Its key is made on first use, so a server
+// that never sees a token does not pay for one.
 func NewSigner(now func() time.Time) *Signer {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(fmt.Sprintf("auth: generating a P-256 key: %v", err)) // crypto/rand does not fail
-	}
-	return &Signer{key: key, now: now}
+	return &Signer{now: now, key: sync.OnceValue(func() *ecdsa.PrivateKey {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(fmt.Sprintf("auth: generating a P-256 key: %v", err)) // crypto/rand does not fail
+		}
+		return key
+	})}
 }
 
 // Sign returns the compact JWT for c.
 func (s *Signer) Sign(c *Claims) (string, error) {
-	return jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(s.key)
+	return jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(s.key())
 }
 
 // ErrInvalid wraps every reason a bearer token is refused; its text is ISC's 401 message.
@@ -69,7 +73,7 @@ func (e *ErrInvalid) Error() string { return "JWT validation failed: " + e.Reaso
 // Verify checks the signature, the algorithm and expiry on the signer's clock and returns the claims.
 func (s *Signer) Verify(token string) (*Claims, error) {
 	var c Claims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &s.key().PublicKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
 		jwt.WithTimeFunc(s.now),
 		jwt.WithExpirationRequired(),

@@ -19,24 +19,30 @@ type Entry struct {
 	Rule       string // the scenario rule (or "rateLimit") that acted, if any
 }
 
-// Ring holds the last Size entries.
+// Ring holds the last size entries. It grows to size as entries come, so an idle tenant costs
+// nothing.
 type Ring struct {
 	mu      sync.Mutex
+	size    int
 	entries []Entry
-	next    int  // where the next entry goes
-	full    bool // entries has wrapped
+	next    int  // where the next entry goes once the ring is full
+	full    bool // len(entries) == size and the oldest is at next
 }
 
 // New returns a ring of size entries (at least one).
-func New(size int) *Ring { return &Ring{entries: make([]Entry, max(size, 1))} }
+func New(size int) *Ring { return &Ring{size: max(size, 1)} }
 
 // Record adds an entry, dropping the oldest when the ring is full.
 func (r *Ring) Record(e Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.full {
+		r.entries = append(r.entries, e)
+		r.full = len(r.entries) == r.size
+		return
+	}
 	r.entries[r.next] = e
-	r.next = (r.next + 1) % len(r.entries)
-	r.full = r.full || r.next == 0
+	r.next = (r.next + 1) % r.size
 }
 
 // Entries returns the entries, oldest first, that keep says to.
@@ -51,9 +57,7 @@ func (r *Ring) Entries(keep func(Entry) bool) []Entry {
 			}
 		}
 	}
-	if r.full {
-		add(r.entries[r.next:])
-	}
+	add(r.entries[r.next:])
 	add(r.entries[:r.next])
 	return out
 }
@@ -62,6 +66,5 @@ func (r *Ring) Entries(keep func(Entry) bool) []Entry {
 func (r *Ring) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	clear(r.entries)
-	r.next, r.full = 0, false
+	r.entries, r.next, r.full = nil, 0, false
 }

@@ -121,6 +121,14 @@ func New() *DB {
 	return d
 }
 
+// Clone returns a store that starts from d's current state, as its own: changes to either do not
+// reach the other. It costs the same however much d holds.
+func (d *DB) Clone() *DB {
+	c := &DB{base: d.db.Load().Snapshot()}
+	c.db.Store(c.base.Snapshot())
+	return c
+}
+
 // Checkpoint makes the current state the one Reset returns to.
 func (d *DB) Checkpoint() { d.base = d.db.Load().Snapshot() }
 
