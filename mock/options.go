@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"io"
 	"log/slog"
 	"time"
 )
@@ -25,7 +24,7 @@ type config struct {
 }
 
 func defaults() config {
-	return config{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), maxTokens: 10, journalSize: 1000, maxTenants: 100}
+	return config{logger: slog.New(slog.DiscardHandler), maxTokens: 10, journalSize: 1000, maxTenants: 100}
 }
 
 // WithFixtures loads the tenant from a fixture file (YAML or JSON) instead of the embedded default

@@ -134,7 +134,7 @@ func (t *Tenant) PAT(id string) (PAT, bool) {
 // PATs returns every token, oldest first.
 func (t *Tenant) PATs() []PAT {
 	var out []PAT
-	for _, p := range t.db.List(store.Query{}) {
+	for _, p := range t.db.List(store.Query{Secrets: true}) {
 		out = append(out, fromStorePAT(p))
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -16,6 +17,38 @@ import (
 )
 
 var lastUsedField = filter.TimeField{Name: "lastUsed"}
+
+// filterCache keeps compiled filters: clients repeat the same few, and a Set is never changed.
+var filterCache struct {
+	sync.Mutex
+	sets map[string]filter.Set
+}
+
+const maxCachedFilters = 256
+
+// compiledFilter parses and compiles a lastUsed filter, or says in ISC's words what is wrong.
+func compiledFilter(text string) (filter.Set, error) {
+	filterCache.Lock()
+	set, ok := filterCache.sets[text]
+	filterCache.Unlock()
+	if ok {
+		return set, nil
+	}
+	expr, err := filter.Parse(text)
+	if err != nil {
+		return filter.Set{}, badRequest(codeBadContent, "filters: %v.", err)
+	}
+	if set, err = lastUsedField.Compile(expr); err != nil {
+		return filter.Set{}, badRequest(codeIllegal, "filters: %v.", err)
+	}
+	filterCache.Lock()
+	if len(filterCache.sets) >= maxCachedFilters || filterCache.sets == nil {
+		filterCache.sets = make(map[string]filter.Set, maxCachedFilters)
+	}
+	filterCache.sets[text] = set
+	filterCache.Unlock()
+	return set, nil
+}
 
 // listPATs: GET {collection}?owner-id=&filters=
 //
@@ -42,22 +75,25 @@ func (s *Service) listPATs(c *call) (any, error) {
 		q.Owner = owner
 	}
 	if f := params.Get("filters"); f != "" {
-		expr, err := filter.Parse(f)
+		set, err := compiledFilter(f)
 		if err != nil {
-			return nil, badRequest(codeBadContent, "filters: %v.", err)
-		}
-		set, err := lastUsedField.Compile(expr)
-		if err != nil {
-			return nil, badRequest(codeIllegal, "filters: %v.", err)
+			return nil, err
 		}
 		q.LastUsed = &set
 	}
 	out := []patView{}
+	// Most lists are the caller's own tokens: look each owner up once.
+	owners := map[string]ownerView{c.caller.ID: {Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}
 	for _, p := range s.Store.List(q) {
 		if p.Managed && !c.rights.Has(auth.ManagedRead) {
 			continue
 		}
-		out = append(out, s.view(c.v, p))
+		o, ok := owners[p.OwnerID]
+		if !ok {
+			o = s.owner(p.OwnerID)
+			owners[p.OwnerID] = o
+		}
+		out = append(out, view(c.v, p, o))
 	}
 	return out, nil
 }
@@ -133,11 +169,11 @@ func (s *Service) patchPAT(c *call) (any, error) {
 	if err := s.storeError(err, name); err != nil {
 		return nil, err
 	}
-	return s.view(c.v, updated), nil
+	return view(c.v, updated, s.owner(updated.OwnerID)), nil
 }
 
 func (s *Service) applyPatch(c *call, p store.PAT, patch jsonpatch.Patch) (store.PAT, error) {
-	doc, err := json.Marshal(s.view(c.v, p))
+	doc, err := json.Marshal(view(c.v, p, s.owner(p.OwnerID)))
 	if err != nil {
 		return p, err
 	}

@@ -47,6 +47,16 @@ type Service struct {
 	signer *auth.Signer
 }
 
+// commonHeaders are on every ISC response (values shared, never changed).
+var commonHeaders = http.Header{
+	"Cache-Control":                 {"no-cache, no-store, must-revalidate"},
+	"Vary":                          {"Access-Control-Request-Headers"},
+	"Access-Control-Expose-Headers": {"Retry-After,Connection,SLPT-Request-ID,Date,X-Zuul-ServiceId"},
+	"X-Robots-Tag":                  {"noindex"},
+}
+
+var jsonContentType = []string{"application/json"}
+
 // maxBody bounds request bodies; larger ones get 413.
 const maxBody = 1 << 20
 
@@ -109,10 +119,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) 
 	ex := &exchange{service: s, path: r.URL.Path, requestID: s.IDs.Hex(16)}
 	hdr := w.Header()
 	hdr["SLPT-Request-ID"] = []string{ex.requestID} // ISC's spelling, which Set would canonicalize
-	hdr.Set("Cache-Control", "no-cache, no-store, must-revalidate")
-	hdr.Set("Vary", "Access-Control-Request-Headers")
-	hdr.Set("Access-Control-Expose-Headers", "Retry-After,Connection,SLPT-Request-ID,Date,X-Zuul-ServiceId")
-	hdr.Set("X-Robots-Tag", "noindex")
+	for k, v := range commonHeaders {
+		hdr[k] = v
+	}
 	sw := &statusWriter{ResponseWriter: w, ex: ex}
 	defer func() {
 		v := recover()
@@ -122,8 +131,10 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) 
 				writeError(sw, ex.requestID, errInternal)
 			}
 		}
-		s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", ex.operation,
-			"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
+		if s.Logger.Enabled(r.Context(), slog.LevelInfo) {
+			s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", ex.operation,
+				"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
+		}
 		s.Journal.Record(journal.Entry{Time: s.Now(), Method: r.Method, Path: ex.path, Operation: ex.operation,
 			Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule})
 		if v == http.ErrAbortHandler {
@@ -236,7 +247,7 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	if err != nil {
 		panic(err) // response types always marshal
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

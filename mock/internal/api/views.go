@@ -20,11 +20,11 @@ type patView struct {
 	Name                       string    `json:"name"`
 	Scope                      []string  `json:"scope"`
 	Owner                      ownerView `json:"owner"`
-	Created                    msTime    `json:"created"`
-	LastUsed                   *msTime   `json:"lastUsed"`
+	Created                    string    `json:"created"`
+	LastUsed                   *string   `json:"lastUsed"`
 	Managed                    bool      `json:"managed"`
 	AccessTokenValiditySeconds int       `json:"accessTokenValiditySeconds"`
-	ExpirationDate             *msTime   `json:"expirationDate"`
+	ExpirationDate             *string   `json:"expirationDate"`
 	// Only v2025 on have the field; older versions omit it.
 	UserAwareTokenNeverExpires *bool `json:"userAwareTokenNeverExpires,omitempty"`
 }
@@ -36,27 +36,23 @@ type createdView struct {
 	Scope                      []string  `json:"scope"`
 	Name                       string    `json:"name"`
 	Owner                      ownerView `json:"owner"`
-	Created                    msTime    `json:"created"`
+	Created                    string    `json:"created"`
 	AccessTokenValiditySeconds int       `json:"accessTokenValiditySeconds"`
-	ExpirationDate             *msTime   `json:"expirationDate"`
+	ExpirationDate             *string   `json:"expirationDate"`
 }
 
-// msTime is a timestamp as ISC writes it: UTC, to the millisecond.
-type msTime time.Time
-
+// msLayout is a timestamp as ISC writes it: UTC, to the millisecond.
 const msLayout = "2006-01-02T15:04:05.000Z07:00"
 
-func (t msTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(msLayout) + `"`), nil
-}
+func ms(t time.Time) string { return t.UTC().Format(msLayout) }
 
 // nullable maps the store's zero time to JSON null.
-func nullable(t time.Time) *msTime {
+func nullable(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	m := msTime(t)
-	return &m
+	s := ms(t)
+	return &s
 }
 
 // truncate brings a time to the precision ISC stores.
@@ -67,9 +63,9 @@ func (s *Service) owner(id string) ownerView {
 	return ownerView{Type: "IDENTITY", ID: id, Name: o.Name}
 }
 
-func (s *Service) view(v Version, p store.PAT) patView {
+func view(v Version, p store.PAT, owner ownerView) patView {
 	out := patView{
-		ID: p.ID, Name: p.Name, Scope: p.Scope, Owner: s.owner(p.OwnerID), Created: msTime(p.Created),
+		ID: p.ID, Name: p.Name, Scope: p.Scope, Owner: owner, Created: ms(p.Created),
 		LastUsed: nullable(p.LastUsed), Managed: p.Managed, AccessTokenValiditySeconds: p.AccessTokenValiditySeconds,
 		ExpirationDate: nullable(p.ExpirationDate),
 	}
@@ -82,7 +78,7 @@ func (s *Service) view(v Version, p store.PAT) patView {
 func (s *Service) createdView(p store.PAT) createdView {
 	return createdView{
 		ID: p.ID, Secret: p.Secret, Scope: p.Scope, Name: p.Name, Owner: s.owner(p.OwnerID),
-		Created: msTime(p.Created), AccessTokenValiditySeconds: p.AccessTokenValiditySeconds,
+		Created: ms(p.Created), AccessTokenValiditySeconds: p.AccessTokenValiditySeconds,
 		ExpirationDate: nullable(p.ExpirationDate),
 	}
 }

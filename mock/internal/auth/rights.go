@@ -1,91 +1,102 @@
 package auth
 
-import (
-	"slices"
-	"strings"
+import "strings"
+
+// Right is one right of the PAT API; a Rights value holds several.
+type Right uint8
+
+// The rights of the PAT API, as the spec's prose names them.
+const (
+	MyRead Right = 1 << iota
+	MyManage
+	AllRead
+	AllManage
+	ManagedRead
 )
 
-// Rights of the PAT API, as the spec's prose names them.
+var rightNames = map[string]Right{
+	"idn:my-personal-access-tokens:read":      MyRead,
+	"idn:my-personal-access-tokens:manage":    MyManage,
+	"idn:all-personal-access-tokens:read":     AllRead,
+	"idn:all-personal-access-tokens:manage":   AllManage,
+	"idn:managed-personal-access-tokens:read": ManagedRead,
+}
+
 const (
-	MyRead        = "idn:my-personal-access-tokens:read"
-	MyManage      = "idn:my-personal-access-tokens:manage"
-	AllRead       = "idn:all-personal-access-tokens:read"
-	AllManage     = "idn:all-personal-access-tokens:manage"
-	ManagedRead   = "idn:managed-personal-access-tokens:read"
-	ScopeAll      = "sp:scopes:all"
+	// ScopeAll grants every right the identity has.
+	ScopeAll = "sp:scopes:all"
+	// OrgAdminLevel is the user level of tenant administrators.
 	OrgAdminLevel = "ORG_ADMIN"
 )
 
 // levelRights says which rights a user level grants. ISC publishes no such table; every identity has
 // the "my" rights, ORG_ADMIN the "all" and "managed" ones too.
-var levelRights = map[string][]string{
-	OrgAdminLevel: {AllRead, AllManage, ManagedRead},
+var levelRights = map[string]Right{
+	OrgAdminLevel: AllRead | AllManage | ManagedRead,
 }
 
-var everyoneRights = []string{MyRead, MyManage}
+const everyoneRights = MyRead | MyManage
 
-// implied lists what a right brings along: manage includes read, all includes my.
-var implied = map[string][]string{
-	MyManage:  {MyRead},
-	AllRead:   {MyRead},
-	AllManage: {AllRead, MyManage, MyRead},
+// implied is what a right brings along: manage includes read, all includes my.
+var implied = map[Right]Right{
+	MyManage:  MyRead,
+	AllRead:   MyRead,
+	AllManage: AllRead | MyManage | MyRead,
 }
 
 // Rights is a caller's effective rights: those of the owner's user levels and extra rights, narrowed
 // by the token's scopes.
-type Rights map[string]bool
+type Rights Right
 
 // Has reports whether the caller holds right.
-func (r Rights) Has(right string) bool { return r[right] }
+func (r Rights) Has(right Right) bool { return Right(r)&right != 0 }
+
+// withImplied adds what each right implies.
+func withImplied(r Right) Right {
+	for right, more := range implied {
+		if r&right != 0 {
+			r |= more
+		}
+	}
+	return r
+}
 
 // Effective computes the rights of an identity with the given user levels and extra rights, acting
 // through a token with the given scopes. sp:scopes:all grants everything the identity has; an
 // sp:<x>-personal-access-tokens:<y> scope grants the matching idn: right (and what it implies);
 // other scopes grant nothing here.
 func Effective(levels, extra, scopes []string) Rights {
-	owned := Rights{}
-	for _, r := range everyoneRights {
-		owned.add(r)
-	}
+	owned := everyoneRights
 	for _, l := range levels {
-		for _, r := range levelRights[l] {
-			owned.add(r)
-		}
+		owned |= levelRights[l]
 	}
 	for _, r := range extra {
-		owned.add(r)
+		owned |= rightNames[r]
 	}
-	if slices.Contains(scopes, ScopeAll) {
-		return owned
-	}
-	granted := Rights{}
+	owned = withImplied(owned)
+	var granted Right
 	for _, s := range scopes {
-		if right, ok := strings.CutPrefix(s, "sp:"); ok && strings.Contains(right, "-personal-access-tokens:") {
-			granted.add("idn:" + right)
+		if s == ScopeAll {
+			return Rights(owned)
+		}
+		if right, ok := strings.CutPrefix(s, "sp:"); ok {
+			granted |= rightNames["idn:"+right]
 		}
 	}
-	out := Rights{}
-	for r := range granted {
-		if owned[r] {
-			out[r] = true
-		}
-	}
-	return out
-}
-
-func (r Rights) add(right string) {
-	r[right] = true
-	for _, i := range implied[right] {
-		r[i] = true
-	}
+	return Rights(owned & withImplied(granted))
 }
 
 // Allows reports whether a token's scopes pass an operation's security requirement: one of the
 // operation's scopes, or sp:scopes:all.
 func Allows(tokenScopes, operationScopes []string) bool {
 	for _, s := range tokenScopes {
-		if s == ScopeAll || slices.Contains(operationScopes, s) {
+		if s == ScopeAll {
 			return true
+		}
+		for _, o := range operationScopes {
+			if s == o {
+				return true
+			}
 		}
 	}
 	return false

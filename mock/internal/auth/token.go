@@ -46,7 +46,13 @@ func (c *Claims) GetAudience() (jwt.ClaimStrings, error)  { return nil, nil }
 type Signer struct {
 	key func() *ecdsa.PrivateKey
 	now func() time.Time
+
+	mu       sync.RWMutex
+	verified map[string]*Claims // tokens whose signature checked out, so it is checked once
 }
+
+// maxVerified bounds the cache of verified tokens; when full it starts over.
+const maxVerified = 4096
 
 // NewSigner makes a signer whose expiry checks use now. Its key is made on first use, so a server
 // that never sees a token does not pay for one.
@@ -70,8 +76,32 @@ type ErrInvalid struct{ Reason string }
 
 func (e *ErrInvalid) Error() string { return "JWT validation failed: " + e.Reason }
 
-// Verify checks the signature, the algorithm and expiry on the signer's clock and returns the claims.
+// Verify checks the signature, the algorithm and expiry on the signer's clock and returns the
+// claims, which the caller must not change. A signature is checked once per token; expiry every
+// time, as the clock may have moved.
 func (s *Signer) Verify(token string) (*Claims, error) {
+	s.mu.RLock()
+	c, ok := s.verified[token]
+	s.mu.RUnlock()
+	if !ok {
+		var err error
+		if c, err = s.verify(token); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if len(s.verified) >= maxVerified || s.verified == nil {
+			s.verified = make(map[string]*Claims, maxVerified)
+		}
+		s.verified[token] = c
+		s.mu.Unlock()
+	}
+	if !s.now().Before(time.Unix(c.Exp, 0)) {
+		return nil, &ErrInvalid{"JWT is expired"}
+	}
+	return c, nil
+}
+
+func (s *Signer) verify(token string) (*Claims, error) {
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &s.key().PublicKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),

@@ -6,8 +6,10 @@ package store
 import (
 	"cmp"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -27,7 +29,8 @@ type Identity struct {
 	Rights     []string // extra rights beyond those of the user levels
 }
 
-// PAT is a personal access token. Zero times mean null: never used, never expires.
+// PAT is a personal access token. Zero times mean null: never used, never expires. Times are kept
+// to the millisecond, as ISC keeps them.
 type PAT struct {
 	ID                         string
 	Secret                     string
@@ -50,26 +53,100 @@ var (
 	ErrUnknownOwner = errors.New("owner is not an identity of the tenant")
 )
 
+// record is a PAT as stored: compact, since a tenant may hold a hundred thousand of them. Ids and
+// secrets in lower-case hex, as ISC makes them, are kept as their raw bytes.
+type record struct {
+	id, secret, name, owner    string
+	scope                      *[]string
+	created, lastUsed, expires int64 // Unix milliseconds; null is math.MinInt64
+	validity                   int32
+	hexID, hexSecret           bool
+	neverExpiresAck, managed   bool
+}
+
+// pack keeps lower-case hex as raw bytes, at half the size; other text as it is.
+func pack(s string) (string, bool) {
+	if len(s) == 0 || len(s)%2 != 0 || strings.ContainsFunc(s, func(r rune) bool { return (r < '0' || r > '9') && (r < 'a' || r > 'f') }) {
+		return s, false
+	}
+	b, _ := hex.DecodeString(s) // checked above: cannot fail
+	return string(b), true
+}
+
+func unpack(s string, isHex bool) string {
+	if isHex {
+		return hex.EncodeToString([]byte(s))
+	}
+	return s
+}
+
+const null = math.MinInt64
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return null
+	}
+	return filter.Millis(t)
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == null {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// defaultScope is shared by every record that has it; stored slices are never changed.
+var defaultScope = &[]string{DefaultScope}
+
+func toRecord(p PAT) *record {
+	scope := defaultScope
+	if !slices.Equal(p.Scope, *defaultScope) {
+		s := slices.Clone(p.Scope)
+		scope = &s
+	}
+	r := &record{name: p.Name, owner: p.OwnerID, scope: scope,
+		validity: int32(p.AccessTokenValiditySeconds), created: millis(p.Created), lastUsed: millis(p.LastUsed),
+		expires: millis(p.ExpirationDate), neverExpiresAck: p.UserAwareTokenNeverExpires, managed: p.Managed}
+	r.id, r.hexID = pack(p.ID)
+	r.secret, r.hexSecret = pack(p.Secret)
+	return r
+}
+
+// ID is the token's id as the API shows it.
+func (r *record) ID() string { return unpack(r.id, r.hexID) }
+
+// pat is the record as a PAT; without secret, Secret stays empty (and unpacking it is saved).
+func (r *record) pat(secret bool) PAT {
+	p := PAT{ID: r.ID(), Name: r.name, OwnerID: r.owner, Scope: *r.scope,
+		AccessTokenValiditySeconds: int(r.validity), Created: fromMillis(r.created), LastUsed: fromMillis(r.lastUsed),
+		ExpirationDate: fromMillis(r.expires), UserAwareTokenNeverExpires: r.neverExpiresAck, Managed: r.managed}
+	if secret {
+		p.Secret = unpack(r.secret, r.hexSecret)
+	}
+	return p
+}
+
 const (
 	tIdentity = "identity"
 	tPAT      = "pat"
 
 	ixID            = "id"
 	ixOwnerLastUsed = "owner_lastUsed"
-	ixLastUsed      = "lastUsed"
 )
 
+// Tokens have two index entries, no more: each costs about 400 bytes in go-memdb, and the
+// (owner, lastUsed) index serves both an owner's tokens and, owner by owner, the whole tenant's.
 var schema = &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 	tIdentity: {Name: tIdentity, Indexes: map[string]*memdb.IndexSchema{
-		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return str(o.(*Identity).ID) })},
+		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*Identity).ID) })},
 	}},
 	tPAT: {Name: tPAT, Indexes: map[string]*memdb.IndexSchema{
-		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return str(o.(*PAT).ID) })},
+		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { r := o.(*record); return packedKey(r.id, r.hexID) })},
 		ixOwnerLastUsed: {Name: ixOwnerLastUsed, Indexer: keyIndex(func(o any) []byte {
-			p := o.(*PAT)
-			return append(str(p.OwnerID), timeKey(p.LastUsed)...)
+			r := o.(*record)
+			return append(key(r.owner), timeKey(r.lastUsed)...)
 		})},
-		ixLastUsed: {Name: ixLastUsed, Indexer: keyIndex(func(o any) []byte { return timeKey(o.(*PAT).LastUsed) })},
 	}},
 }}
 
@@ -90,19 +167,30 @@ func (f keyIndex) FromArgs(args ...any) ([]byte, error) {
 	return key, nil
 }
 
-func str(s string) []byte { return append([]byte(s), 0) }
+// key encodes an id for the indexes, compactly: lower-case hex (ISC's ids) as its raw bytes,
+// anything else as itself. Tags and a closing 0 keep keys prefix-free.
+func key(id string) []byte {
+	s, isHex := pack(id)
+	return packedKey(s, isHex)
+}
+
+func packedKey(s string, isHex bool) []byte {
+	if isHex {
+		return append([]byte{1, byte(len(s))}, s...)
+	}
+	return append(append([]byte{2}, s...), 0)
+}
 
 // timeKey orders null before every instant, and instants by time.
-func timeKey(t time.Time) []byte {
-	if t.IsZero() {
+func timeKey(ms int64) []byte {
+	if ms == null {
 		return []byte{0}
 	}
-	return millisKey(filter.Millis(t))
+	return binary.BigEndian.AppendUint64([]byte{1}, uint64(ms)^(1<<63))
 }
 
-func millisKey(n int64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{1}, uint64(n)^(1<<63))
-}
+// afterOwner is past every key of an owner in the (owner, lastUsed) index.
+var afterOwner = []byte{2}
 
 // DB is one tenant's state. Reads run on an immutable snapshot; writes are serialized by memdb.
 type DB struct {
@@ -140,7 +228,7 @@ func (d *DB) write() *memdb.Txn { return d.db.Load().Txn(true) }
 
 // Identity returns the identity with the given id.
 func (d *DB) Identity(id string) (Identity, bool) {
-	o, err := d.read().First(tIdentity, ixID, str(id))
+	o, err := d.read().First(tIdentity, ixID, key(id))
 	if err != nil || o == nil {
 		return Identity{}, false
 	}
@@ -150,9 +238,7 @@ func (d *DB) Identity(id string) (Identity, bool) {
 // Identities returns every identity, ordered by id.
 func (d *DB) Identities() []Identity {
 	it, err := d.read().Get(tIdentity, ixID)
-	if err != nil {
-		panic(err)
-	}
+	must(err)
 	var out []Identity
 	for o := it.Next(); o != nil; o = it.Next() {
 		out = append(out, *o.(*Identity))
@@ -162,15 +248,19 @@ func (d *DB) Identities() []Identity {
 
 // PAT returns the token with the given id.
 func (d *DB) PAT(id string) (PAT, bool) {
-	return getPAT(d.read(), id)
-}
-
-func getPAT(txn *memdb.Txn, id string) (PAT, bool) {
-	o, err := txn.First(tPAT, ixID, str(id))
-	if err != nil || o == nil {
+	r := getRecord(d.read(), id)
+	if r == nil {
 		return PAT{}, false
 	}
-	return *o.(*PAT), true
+	return r.pat(true), true
+}
+
+func getRecord(txn *memdb.Txn, id string) *record {
+	o, err := txn.First(tPAT, ixID, key(id))
+	if err != nil || o == nil {
+		return nil
+	}
+	return o.(*record)
 }
 
 // Seed adds or replaces identities and tokens as one change: either all of them are stored or none.
@@ -184,13 +274,15 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 		must(txn.Insert(tIdentity, &id))
 	}
 	for _, p := range pats {
-		if o, _ := txn.First(tIdentity, ixID, str(p.OwnerID)); o == nil {
+		o, _ := txn.First(tIdentity, ixID, key(p.OwnerID))
+		if o == nil {
 			return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
 		}
+		p.OwnerID = o.(*Identity).ID // one copy of the owner's id, however many tokens it has
 		if err := checkName(txn, p); err != nil {
 			return fmt.Errorf("token %s: %w", p.ID, err)
 		}
-		insertPAT(txn, p)
+		must(txn.Insert(tPAT, toRecord(p)))
 	}
 	txn.Commit()
 	return nil
@@ -207,7 +299,7 @@ func (d *DB) Create(p PAT, limit int) error {
 	if limit > 0 && countUnmanaged(txn, p.OwnerID) >= limit {
 		return ErrOwnerLimit
 	}
-	insertPAT(txn, p)
+	must(txn.Insert(tPAT, toRecord(p)))
 	txn.Commit()
 	return nil
 }
@@ -217,33 +309,35 @@ func (d *DB) Create(p PAT, limit int) error {
 func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	txn := d.write()
 	defer txn.Abort()
-	old, ok := getPAT(txn, id)
-	if !ok {
+	old := getRecord(txn, id)
+	if old == nil {
 		return PAT{}, ErrNotFound
 	}
-	old.Scope = slices.Clone(old.Scope)
-	p, err := change(old)
+	p := old.pat(true)
+	p.Scope = slices.Clone(p.Scope)
+	p, err := change(p)
 	if err != nil {
 		return PAT{}, err
 	}
-	p.ID, p.OwnerID = id, old.OwnerID
+	p.ID, p.OwnerID = old.ID(), old.owner
 	if err := checkName(txn, p); err != nil {
 		return PAT{}, err
 	}
-	insertPAT(txn, p)
+	r := toRecord(p)
+	must(txn.Insert(tPAT, r))
 	txn.Commit()
-	return p, nil
+	return r.pat(true), nil
 }
 
 // Delete removes the token with id.
 func (d *DB) Delete(id string) error {
 	txn := d.write()
 	defer txn.Abort()
-	o, err := txn.First(tPAT, ixID, str(id))
-	if err != nil || o == nil {
+	r := getRecord(txn, id)
+	if r == nil {
 		return ErrNotFound
 	}
-	must(txn.Delete(tPAT, o))
+	must(txn.Delete(tPAT, r))
 	txn.Commit()
 	return nil
 }
@@ -252,37 +346,26 @@ func (d *DB) Delete(id string) error {
 type Query struct {
 	Owner    string
 	LastUsed *filter.Set
+	// Secrets fills in the tokens' secrets, which the API never lists.
+	Secrets bool
 }
 
 // List returns the tokens the query selects, oldest first. It walks only the index ranges the
-// query names, never the whole tenant.
+// query names: for the whole tenant, each owner's in turn, so the cost follows the owners and the
+// answer, never the number of tokens.
 func (d *DB) List(q Query) []PAT {
 	txn := d.read()
 	set := filter.All()
 	if q.LastUsed != nil {
 		set = *q.LastUsed
 	}
-	index, prefix := ixLastUsed, []byte(nil)
-	if q.Owner != "" {
-		index, prefix = ixOwnerLastUsed, str(q.Owner)
-	}
 	var out []PAT
-	scan := func(from []byte, keep func(*PAT) bool) {
-		it, err := txn.LowerBound(tPAT, index, append(slices.Clone(prefix), from...))
-		must(err)
-		for o := it.Next(); o != nil; o = it.Next() {
-			p := o.(*PAT)
-			if q.Owner != "" && p.OwnerID != q.Owner || !keep(p) {
-				return
-			}
-			out = append(out, *p)
+	if q.Owner != "" {
+		out = listOwner(txn, q.Owner, set, q.Secrets, out)
+	} else {
+		for owner := firstOwner(txn, nil); owner != ""; owner = firstOwner(txn, append(key(owner), afterOwner...)) {
+			out = listOwner(txn, owner, set, q.Secrets, out)
 		}
-	}
-	if set.Null {
-		scan([]byte{0}, func(p *PAT) bool { return p.LastUsed.IsZero() })
-	}
-	for _, r := range set.Ranges {
-		scan(millisKey(r.Lo), func(p *PAT) bool { return !p.LastUsed.IsZero() && filter.Millis(p.LastUsed) <= r.Hi })
 	}
 	slices.SortFunc(out, func(a, b PAT) int {
 		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
@@ -290,40 +373,79 @@ func (d *DB) List(q Query) []PAT {
 	return out
 }
 
-func insertPAT(txn *memdb.Txn, p PAT) {
-	p.Scope = slices.Clone(p.Scope)
-	must(txn.Insert(tPAT, &p))
+// firstOwner is the owner of the first token at or after key in the (owner, lastUsed) index.
+func firstOwner(txn *memdb.Txn, key []byte) string {
+	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, key)
+	must(err)
+	if o := it.Next(); o != nil {
+		return o.(*record).owner
+	}
+	return ""
+}
+
+// listOwner appends the owner's tokens whose lastUsed is in set.
+func listOwner(txn *memdb.Txn, owner string, set filter.Set, secrets bool, out []PAT) []PAT {
+	prefix := key(owner)
+	scan := func(from []byte, keep func(*record) bool) {
+		it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, append(slices.Clip(prefix), from...))
+		must(err)
+		for o := it.Next(); o != nil; o = it.Next() {
+			r := o.(*record)
+			if r.owner != owner || !keep(r) {
+				return
+			}
+			out = append(out, r.pat(secrets))
+		}
+	}
+	ranges := set.Ranges
+	if set.Null && len(ranges) > 0 && ranges[0].Lo == math.MinInt64 {
+		// Null sorts just before the first instant: one walk covers both.
+		hi := ranges[0].Hi
+		scan(timeKey(null), func(r *record) bool { return r.lastUsed <= hi })
+		ranges = ranges[1:]
+	} else if set.Null {
+		scan(timeKey(null), func(r *record) bool { return r.lastUsed == null })
+	}
+	for _, rg := range ranges {
+		lo := max(rg.Lo, null+1) // null sorts before every instant
+		scan(timeKey(lo), func(r *record) bool { return r.lastUsed != null && r.lastUsed <= rg.Hi })
+	}
+	return out
+}
+
+// ownerRecords calls fn with each of the owner's tokens until it returns false.
+func ownerRecords(txn *memdb.Txn, owner string, fn func(*record) bool) {
+	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, key(owner))
+	must(err)
+	for o := it.Next(); o != nil; o = it.Next() {
+		r := o.(*record)
+		if r.owner != owner || !fn(r) {
+			return
+		}
+	}
 }
 
 // checkName enforces unique names per owner, ignoring case, the token itself excluded.
 func checkName(txn *memdb.Txn, p PAT) error {
-	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, str(p.OwnerID))
-	must(err)
-	for o := it.Next(); o != nil; o = it.Next() {
-		q := o.(*PAT)
-		if q.OwnerID != p.OwnerID {
-			break
+	var err error
+	id, isHex := pack(p.ID)
+	ownerRecords(txn, p.OwnerID, func(r *record) bool {
+		if (r.id != id || r.hexID != isHex) && strings.EqualFold(r.name, p.Name) {
+			err = ErrNameTaken
 		}
-		if q.ID != p.ID && strings.EqualFold(q.Name, p.Name) {
-			return ErrNameTaken
-		}
-	}
-	return nil
+		return err == nil
+	})
+	return err
 }
 
 func countUnmanaged(txn *memdb.Txn, owner string) int {
-	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, str(owner))
-	must(err)
 	n := 0
-	for o := it.Next(); o != nil; o = it.Next() {
-		q := o.(*PAT)
-		if q.OwnerID != owner {
-			break
-		}
-		if !q.Managed {
+	ownerRecords(txn, owner, func(r *record) bool {
+		if !r.managed {
 			n++
 		}
-	}
+		return true
+	})
 	return n
 }
 

@@ -17,7 +17,8 @@ func TestListMatchesScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	db := New()
-	owners := []string{"a", "ab", "b"} // "a" is a prefix of "ab": owner scans must not mix them
+	// "a" is a prefix of "ab": owner scans must not mix them; hex ids have their own, compact keys.
+	owners := []string{"a", "ab", "b", "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdee"}
 	var ids []Identity
 	for _, o := range owners {
 		ids = append(ids, Identity{ID: o, Name: o})
@@ -26,7 +27,7 @@ func TestListMatchesScan(t *testing.T) {
 	for i := range 300 {
 		p := PAT{ID: fmt.Sprintf("%032d", i), Name: fmt.Sprint(i), OwnerID: owners[rng.IntN(len(owners))],
 			Created: base.Add(time.Duration(rng.IntN(1000)) * time.Minute)}
-		if rng.IntN(3) > 0 || p.OwnerID == "ab" { // "ab" has no null lastUsed for a scan of "a" to stop at
+		if rng.IntN(3) > 0 || p.OwnerID == "ab" || p.OwnerID == owners[3] { // no null lastUsed for a scan of the owner before to stop at
 			p.LastUsed = base.Add(time.Duration(rng.IntN(100)) * time.Hour)
 		}
 		pats = append(pats, p)
