@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,7 @@ var adminTable = []adminRoute{
 	{name: "requests.clear", method: http.MethodDelete, path: "/requests", handle: adminClearRequests},
 	{name: "tenants", method: http.MethodGet, path: "/tenants", root: true, handle: adminTenants},
 	{name: "tenants.drop", method: http.MethodDelete, path: "/tenants/{name}", root: true, handle: adminDropTenant},
+	{name: "stats", method: http.MethodGet, path: "/stats", root: true, handle: adminStats},
 }
 
 // adminError is an admin failure: {"error": message, "problems": [...]}.
@@ -70,7 +72,7 @@ func invalid(what string, err error) *adminError {
 // adminRouter is the admin route table, built once for every server; a request carries its
 // tenant, with the tenant's path prefix removed.
 var adminRouter = sync.OnceValue(func() *mux.Router {
-	r := mux.NewRouter()
+	r := mux.NewRouter().SkipClean(true)
 	for _, route := range adminTable {
 		r.Handle("/__admin"+route.path, adminHandler(route)).Methods(route.method)
 	}
@@ -310,4 +312,17 @@ func adminDropTenant(t *Tenant, r *http.Request) (int, any, error) {
 		return 0, nil, adminFail(http.StatusNotFound, "no tenant %q", name)
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// adminStats reports the process's goroutines and heap, after a collection with ?gc=true, so a
+// soak test can check that nothing grows.
+func adminStats(t *Tenant, r *http.Request) (int, any, error) {
+	if r.URL.Query().Get("gc") == "true" {
+		runtime.GC()
+		runtime.GC() // the second empties what sync.Pools kept through the first
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return http.StatusOK, map[string]any{"goroutines": runtime.NumGoroutine(), "heapBytes": m.HeapAlloc,
+		"tenants": len(t.server.Tenants())}, nil
 }

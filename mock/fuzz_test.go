@@ -1,15 +1,25 @@
 package mock_test
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/iscmock/iscmock/mock"
 )
 
 // seedFiles adds every file matching the glob to the fuzz corpus.
 func seedFiles(f *testing.F, glob string) {
+	f.Helper()
 	files, _ := filepath.Glob(glob)
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
@@ -18,11 +28,15 @@ func seedFiles(f *testing.F, glob string) {
 	}
 }
 
+// corpus is the glob of a target's seed inputs in testdata/fuzz: one input a file, as it is.
+func corpus(target string) string { return filepath.Join("..", "testdata", "fuzz", target, "*") }
+
 // FuzzParseScenario: any document parses or fails with an error; none panics, and a parsed one
 // loads into a server.
 func FuzzParseScenario(f *testing.F) {
 	seedFiles(f, filepath.Join("..", "scenarios", "*.yaml"))
 	seedFiles(f, filepath.Join("..", "testdata", "scenarios", "*.yaml"))
+	seedFiles(f, corpus("FuzzParseScenario"))
 	f.Add([]byte(`{"rules":[{"when":{"calls":[1]},"respond":{"status":429,"body":{"a":[1,{"b":null}]}}}]}`))
 	srv, err := mock.New()
 	if err != nil {
@@ -44,6 +58,7 @@ func FuzzParseScenario(f *testing.F) {
 func FuzzParseFixtures(f *testing.F) {
 	seedFiles(f, filepath.Join("..", "testdata", "fixtures", "*"))
 	seedFiles(f, filepath.Join("..", "fixtures", "*.yaml"))
+	seedFiles(f, corpus("FuzzParseFixtures"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fx, err := mock.ParseFixtures("fuzz.yaml", data)
 		if err != nil {
@@ -52,5 +67,122 @@ func FuzzParseFixtures(f *testing.F) {
 		if _, err := mock.New(mock.WithFixtureData(fx)); err != nil {
 			t.Fatalf("parsed but does not load: %v", err)
 		}
+	})
+}
+
+// fuzzTenant is a server for a fuzz target, with the admin API off so that no input can load a
+// scenario that holds requests for seconds.
+func fuzzTenant(f *testing.F) (*mock.Server, http.Handler, string) {
+	srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start), mock.WithoutAdmin())
+	if err != nil {
+		f.Fatal(err)
+	}
+	tok, _ := srv.AccessToken(userID)
+	return srv, srv.Handler(), tok
+}
+
+// serveChecked serves r in process and checks the properties every answer has: no 5xx (a panic
+// comes out as ISC's 500), a JSON body in one of ISC's shapes for every 4xx, and nothing changed
+// by a refused request.
+func serveChecked(t *testing.T, srv *mock.Server, h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	before := srv.PATs()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	switch {
+	case w.Code >= 500:
+		t.Fatalf("%s %s: %d %s", r.Method, r.URL, w.Code, w.Body)
+	case w.Code >= 400:
+		if r.Method != http.MethodHead && !iscShaped(w.Body.Bytes()) {
+			t.Fatalf("%s %s: %d with a body in no ISC shape: %q", r.Method, r.URL, w.Code, w.Body)
+		}
+		if diff := cmp.Diff(before, srv.PATs()); diff != "" {
+			t.Fatalf("%s %s: refused with %d, yet the tenant changed:\n%s", r.Method, r.URL, w.Code, diff)
+		}
+	}
+	return w
+}
+
+// iscShaped reports whether an error body is ErrorResponseDto, the bearer-token 401, the OAuth
+// error or the 429 body.
+func iscShaped(body []byte) bool {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	_, dto := m["detailCode"]
+	_, trackingID := m["trackingId"]
+	_, oauth := m["error_description"]
+	_, bearer := m["error"]
+	_, throttled := m["message"]
+	return dto && trackingID || oauth || bearer && len(m) == 1 || throttled && len(m) == 1
+}
+
+// FuzzPatch applies any body as a JSON Patch to the user's token, in a modern and a legacy version.
+func FuzzPatch(f *testing.F) {
+	seedFiles(f, corpus("FuzzPatch"))
+	srv, h, tok := fuzzTenant(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, v := range []string{"/v3", "/v2025"} {
+			r := httptest.NewRequest(http.MethodPatch, v+"/personal-access-tokens/"+userPAT, bytes.NewReader(body))
+			r.Header.Set("Authorization", "Bearer "+tok)
+			r.Header.Set("Content-Type", "application/json-patch+json")
+			if w := serveChecked(t, srv, h, r); w.Code == http.StatusOK {
+				p, _ := srv.PAT(userPAT)
+				if p.Name == "" || p.Scope == nil || len(p.Name) > 1020 {
+					t.Fatalf("patch %q left %+v", body, p)
+				}
+			}
+		}
+	})
+}
+
+// FuzzToken sends any parameters to /oauth/token. An input is three parts: the Content-Type, a
+// line break, the query string, a line break, the body.
+func FuzzToken(f *testing.F) {
+	seedFiles(f, corpus("FuzzToken"))
+	srv, h, _ := fuzzTenant(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parts := bytes.SplitN(data, []byte("\n"), 3)
+		for len(parts) < 3 {
+			parts = append(parts, nil)
+		}
+		u := &url.URL{Path: "/oauth/token", RawQuery: string(parts[1])}
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(parts[2]))
+		r.URL, r.RequestURI = u, u.String()
+		r.Header.Set("Content-Type", string(parts[0]))
+		if w := serveChecked(t, srv, h, r); w.Code == http.StatusOK && !strings.Contains(w.Body.String(), `"access_token":"`) {
+			t.Fatalf("200 without a token: %s", w.Body)
+		}
+	})
+}
+
+// FuzzBearer sends any Authorization header: only a token this tenant signed gets through.
+func FuzzBearer(f *testing.F) {
+	seedFiles(f, corpus("FuzzBearer"))
+	srv, h, tok := fuzzTenant(f)
+	f.Add([]byte("Bearer " + tok))
+	f.Fuzz(func(t *testing.T, header []byte) {
+		r := httptest.NewRequest(http.MethodGet, "/v3/personal-access-tokens?owner-id=me", nil)
+		r.Header["Authorization"] = []string{string(header)}
+		w := serveChecked(t, srv, h, r)
+		if w.Code == http.StatusOK && strings.TrimSpace(strings.TrimPrefix(string(header), "Bearer")) != tok {
+			t.Fatalf("accepted %q", header)
+		}
+	})
+}
+
+// FuzzHandler sends any HTTP request (an input is the request as it goes on the wire).
+func FuzzHandler(f *testing.F) {
+	seedFiles(f, corpus("FuzzHandler"))
+	srv, h, tok := fuzzTenant(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			return
+		}
+		r.Header.Set("Authorization", strings.ReplaceAll(r.Header.Get("Authorization"), "$TOKEN", tok))
+		r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
+		serveChecked(t, srv, h, r)
 	})
 }

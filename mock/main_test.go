@@ -3,6 +3,7 @@ package mock_test
 import (
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/iscmock/iscmock/mock/internal/conformance"
@@ -30,6 +31,8 @@ func TestKnownDeviations(t *testing.T) {
 	list(t, srv, "/v3/personal-access-tokens?owner-id=me", tok) // the admin's token never expires
 	do(t, srv, request{Method: http.MethodPatch, Path: "/v3/personal-access-tokens/" + adminPAT, Token: tok, Body: "[]", ContentType: "text/plain"}).
 		wantStatus(t, http.StatusUnsupportedMediaType)
+	do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens", Header: http.Header{"X-Big": {strings.Repeat("h", 2<<20)}}}).
+		wantStatus(t, http.StatusRequestHeaderFieldsTooLarge)
 	after := conformance.Default.Used()
 	for _, d := range conformance.Deviations {
 		if after[d.Name] <= before[d.Name] {

@@ -52,14 +52,7 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 	}
 	base := localURL(l.Addr().String()) // a wildcard address is shown as loopback, which a person can open
 	fmt.Fprint(out.stdout, banner(base, srv))
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	hs := httpServer(srv.Handler())
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()
 	select {
@@ -76,6 +69,19 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 		return err
 	}
 	return nil
+}
+
+// httpServer bounds every phase of a connection, so slow or idle clients cannot hold the server.
+// Writes may take as long as the slowest scripted answer (a timeout fault holds 30 s).
+func httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 func logger(w io.Writer, format string) *slog.Logger {

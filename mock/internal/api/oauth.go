@@ -37,11 +37,17 @@ var errBadCredentials = oauthError(http.StatusUnauthorized, "unauthorized", "Ful
 // token: POST /oauth/token with grant_type=client_credentials and a PAT's id and secret, from a
 // form body, a multipart form, the query string or HTTP Basic, as real clients send them.
 func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errTooLarge
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(maxBody); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
 		}
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge
+	case err != nil:
 		return oauthError(http.StatusBadRequest, "invalid_request", "The request parameters could not be read: "+err.Error())
 	}
 	switch grant := r.Form.Get("grant_type"); {

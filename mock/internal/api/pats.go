@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/gorilla/mux"
@@ -17,6 +18,9 @@ import (
 )
 
 var lastUsedField = filter.TimeField{Name: "lastUsed"}
+
+// errNotUTF8 refuses bodies JSON cannot hold; encoding/json would quietly replace the bad bytes.
+var errNotUTF8 = badRequest(codeBadContent, "The request body is not valid UTF-8.")
 
 // filterCache keeps compiled filters: clients repeat the same few, and a Set is never changed.
 var filterCache struct {
@@ -255,6 +259,9 @@ func decodePatch(v Version, body []byte) (jsonpatch.Patch, error) {
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '[' {
 		return nil, badRequest(codeBadContent, "The request body must be a JSON Patch document: a JSON array of operations.")
 	}
+	if !utf8.Valid(body) {
+		return nil, errNotUTF8
+	}
 	var ops []struct {
 		Op    string          `json:"op"`
 		Path  *string         `json:"path"`
@@ -319,6 +326,9 @@ func touches(patch jsonpatch.Patch, pointer string) bool {
 // decodeObject reads a JSON object into its members, undecoded, so that absent and null differ
 // from a zero value. Unknown members are ignored, as ISC ignores them.
 func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(body) {
+		return nil, errNotUTF8
+	}
 	var f map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&f); err != nil || f == nil {

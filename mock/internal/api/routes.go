@@ -67,7 +67,9 @@ var operations = []operation{
 // plus the token endpoint. Its handlers serve the tenant whose Service the request carries, with
 // the tenant's path prefix already removed.
 var router = sync.OnceValue(func() *mux.Router {
-	r := mux.NewRouter()
+	// SkipClean: a path with dot segments or doubled slashes is not redirected but answered as it
+	// stands (a 404 in ISC's shape), so ids such as ".." never reach another route.
+	r := mux.NewRouter().SkipClean(true)
 	for _, v := range Versions {
 		for _, op := range operations {
 			path := v.Collection

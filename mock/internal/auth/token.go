@@ -28,17 +28,27 @@ type Claims struct {
 	Scope               []string `json:"scope"`
 	Exp                 int64    `json:"exp"`
 	JTI                 string   `json:"jti"`
+	// ISC's tokens carry neither; a token that does is held to them.
+	NotBefore *int64 `json:"nbf,omitempty"`
+	IssuedAt  *int64 `json:"iat,omitempty"`
 }
 
-// The jwt library reads the registered claims through these methods; only exp is in ISC's set.
+// The jwt library reads the registered claims through these methods.
 func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) {
 	return jwt.NewNumericDate(time.Unix(c.Exp, 0)), nil
 }
-func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)  { return nil, nil }
-func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
-func (c *Claims) GetIssuer() (string, error)              { return "", nil }
-func (c *Claims) GetSubject() (string, error)             { return "", nil }
-func (c *Claims) GetAudience() (jwt.ClaimStrings, error)  { return nil, nil }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)  { return numericDate(c.IssuedAt), nil }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return numericDate(c.NotBefore), nil }
+
+func numericDate(secs *int64) *jwt.NumericDate {
+	if secs == nil {
+		return nil
+	}
+	return jwt.NewNumericDate(time.Unix(*secs, 0))
+}
+func (c *Claims) GetIssuer() (string, error)             { return "", nil }
+func (c *Claims) GetSubject() (string, error)            { return "", nil }
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error) { return nil, nil }
 
 // Signer signs tokens with ES256, as ISC does, under a key of its own: a token signed by another
 // Signer (another server or tenant) never verifies. The key always comes from crypto/rand, even when
@@ -95,8 +105,14 @@ func (s *Signer) Verify(token string) (*Claims, error) {
 		s.verified[token] = c
 		s.mu.Unlock()
 	}
-	if !s.now().Before(time.Unix(c.Exp, 0)) {
+	// The signature was checked once; the times are checked on every use, as the clock moves.
+	now := s.now()
+	switch {
+	case !now.Before(time.Unix(c.Exp, 0)):
 		return nil, &ErrInvalid{"JWT is expired"}
+	case c.NotBefore != nil && now.Before(time.Unix(*c.NotBefore, 0)),
+		c.IssuedAt != nil && now.Before(time.Unix(*c.IssuedAt, 0)):
+		return nil, &ErrInvalid{"JWT is not valid yet"}
 	}
 	return c, nil
 }
@@ -107,12 +123,15 @@ func (s *Signer) verify(token string) (*Claims, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
 		jwt.WithTimeFunc(s.now),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 	)
 	switch {
 	case err == nil:
 		return &c, nil
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, &ErrInvalid{"JWT is expired"}
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return nil, &ErrInvalid{"JWT is not valid yet"}
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return nil, &ErrInvalid{"JWT is malformed"}
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):

@@ -183,6 +183,9 @@ func matches(tmpl, path string) bool {
 // paths, the admin API) are not checked here, but an ErrorResponseDto-shaped 404 or 405 for an
 // unknown path must still match that schema.
 func (c *Checker) Check(req *http.Request, status int, header http.Header, body []byte) error {
+	if req.Method == http.MethodHead {
+		return nil // no body to check
+	}
 	version, route := c.Route(req.Method, req.URL.Path)
 	if route == nil {
 		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && isAPIPath(req.URL.Path) {

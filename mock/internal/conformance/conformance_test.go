@@ -53,13 +53,18 @@ func TestCheck(t *testing.T) {
 		{"unknown path 404", "GET", "/v4/personal-access-tokens", 404, dto + `}`, "", ""},
 		{"unknown path 404 in another shape", "GET", "/v4/x", 404, `{"message":"no"}`, "", "ErrorResponseDto"},
 		{"tenant prefix", "GET", "/tenants/a/v3/personal-access-tokens", 200, `[` + item + `"expirationDate":1}]`, "", "expirationDate"},
+		{"431 from net/http", "GET", "/v3/personal-access-tokens", 431, "431 Request Header Fields Too Large", "net/http-refusal", ""},
 		{"token endpoint is outside the documents", "POST", "/oauth/token", 200, `{"anything":1}`, "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := load(t)
 			req := httptest.NewRequest(tc.method, tc.path, nil)
-			err := c.Check(req, tc.status, http.Header{"Content-Type": {"application/json"}}, []byte(tc.body))
+			ct := "application/json"
+			if tc.status == 431 {
+				ct = "text/plain; charset=utf-8"
+			}
+			err := c.Check(req, tc.status, http.Header{"Content-Type": {ct}}, []byte(tc.body))
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("unexpected violation: %v", err)

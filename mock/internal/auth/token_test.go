@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/iscmock/iscmock/mock/internal/conformance"
+)
+
+func TestMain(m *testing.M) { conformance.Main(m) }
+
+// clock is a settable time for the signer.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()) }
+func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
+
+var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func claims(exp time.Time) *Claims {
+	return &Claims{IdentityID: "id", ClientID: "client", Scope: []string{ScopeAll}, Exp: exp.Unix(), JTI: "j"}
+}
+
+func sec(t time.Time) *int64 { s := t.Unix(); return &s }
+
+func TestVerify(t *testing.T) {
+	c := newClock(t0)
+	s := NewSigner(c.now)
+	sign := func(cl *Claims) string {
+		tok, err := s.Sign(cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	good := sign(claims(t0.Add(time.Hour)))
+	parts := strings.Split(good, ".")
+	other, _ := NewSigner(c.now).Sign(claims(t0.Add(time.Hour)))
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	pub, _ := x509.MarshalPKIXPublicKey(&s.key().PublicKey)
+	hs256, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(t0.Add(time.Hour))).SignedString(pub) // algorithm confusion
+	otherKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	es384, _ := jwt.NewWithClaims(jwt.SigningMethodES384, claims(t0.Add(time.Hour))).SignedString(otherKey)
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"id"`, `"admin"`, 1))) + "." + parts[2]
+	notYet := claims(t0.Add(2 * time.Hour))
+	notYet.NotBefore = sec(t0.Add(time.Hour))
+	issuedLater := claims(t0.Add(2 * time.Hour))
+	issuedLater.IssuedAt = sec(t0.Add(time.Hour))
+
+	cases := []struct {
+		name, token, reason string
+	}{
+		{"valid", good, ""},
+		{"another signer's key", other, "signature does not match"},
+		{"alg none", none, "signature does not match"},
+		{"HS256 keyed with the public key", hs256, "signature does not match"},
+		{"ES384", es384, "signature does not match"},
+		{"tampered claims", tampered, "signature does not match"},
+		{"expired", sign(claims(t0.Add(-time.Second))), "JWT is expired"},
+		{"not before", sign(notYet), "JWT is not valid yet"},
+		{"issued in the future", sign(issuedLater), "JWT is not valid yet"},
+		{"garbage", "a.b.c", "JWT is malformed"},
+		{"empty", "", "JWT is malformed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 { // the second time from the cache, if the first succeeded
+				got, err := s.Verify(tc.token)
+				switch {
+				case tc.reason == "" && (err != nil || got.IdentityID != "id"):
+					t.Fatalf("Verify: %v %v", got, err)
+				case tc.reason != "" && (err == nil || !strings.Contains(err.Error(), tc.reason)):
+					t.Fatalf("error %v, want one saying %q", err, tc.reason)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyCacheFollowsTheClock: a cached token expires, and is not yet valid, as the clock says.
+func TestVerifyCacheFollowsTheClock(t *testing.T) {
+	c := newClock(t0)
+	s := NewSigner(c.now)
+	cl := claims(t0.Add(time.Hour))
+	cl.IssuedAt = sec(t0)
+	tok, _ := s.Sign(cl)
+	if _, err := s.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	c.set(t0.Add(time.Hour))
+	if _, err := s.Verify(tok); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("an hour later: %v, want expired", err)
+	}
+	c.set(t0.Add(-time.Minute))
+	if _, err := s.Verify(tok); err == nil || !strings.Contains(err.Error(), "not valid yet") {
+		t.Errorf("a minute before it was issued: %v, want not valid yet", err)
+	}
+}
+
+func TestVerifyCacheIsBounded(t *testing.T) {
+	c := newClock(t0)
+	s := NewSigner(c.now)
+	for i := range maxVerified + 10 {
+		cl := claims(t0.Add(time.Hour))
+		cl.JTI = fmt.Sprint(i)
+		tok, _ := s.Sign(cl)
+		if _, err := s.Verify(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.verified); n > maxVerified {
+		t.Errorf("%d cached tokens, bound %d", n, maxVerified)
+	}
+}
+
+func TestRights(t *testing.T) {
+	cases := []struct {
+		name                  string
+		levels, extra, scopes []string
+		want                  Rights
+	}{
+		{"end user, all scopes", nil, nil, []string{ScopeAll}, Rights(MyRead | MyManage)},
+		{"org admin, all scopes", []string{"ORG_ADMIN"}, nil, []string{ScopeAll}, Rights(MyRead | MyManage | AllRead | AllManage | ManagedRead)},
+		{"org admin, all-read scope", []string{"ORG_ADMIN"}, nil, []string{"sp:all-personal-access-tokens:read"}, Rights(AllRead | MyRead)},
+		{"end user, all-manage scope it lacks", nil, nil, []string{"sp:all-personal-access-tokens:manage"}, Rights(MyManage | MyRead)},
+		{"extra right", nil, []string{"idn:managed-personal-access-tokens:read"}, []string{ScopeAll}, Rights(MyRead | MyManage | ManagedRead)},
+		{"default scope", []string{"ORG_ADMIN"}, nil, []string{"sp:scopes:default"}, 0},
+		{"unknown scope", nil, nil, []string{"sp:unknown"}, 0},
+	}
+	for _, tc := range cases {
+		if got := Effective(tc.levels, tc.extra, tc.scopes); got != tc.want {
+			t.Errorf("%s: %b, want %b", tc.name, got, tc.want)
+		}
+	}
+}
