@@ -105,6 +105,11 @@ func adminHandler(route adminRoute) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := tenantOf(r)
 		cfg := t.server.cfg
+		defer func() {
+			if v := recover(); v != nil { // answer as JSON rather than drop the connection
+				writeAdmin(w, cfg.logger, r, route.name, 0, nil, fmt.Errorf("internal error: %v", v))
+			}
+		}()
 		if route.root && t.name != "" {
 			adminNotFound(w, r)
 			return

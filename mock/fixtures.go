@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -232,7 +233,7 @@ func (f Fixtures) toStore(now time.Time) ([]store.Identity, []store.PAT) {
 }
 
 func fromStoreIdentity(id store.Identity) Identity {
-	return Identity{ID: id.ID, Name: id.Name, UserName: id.UserName, UserLevels: id.UserLevels, Rights: id.Rights}
+	return Identity{ID: id.ID, Name: id.Name, UserName: id.UserName, UserLevels: slices.Clone(id.UserLevels), Rights: slices.Clone(id.Rights)}
 }
 
 func fromStorePAT(p store.PAT) PAT {
@@ -243,7 +244,7 @@ func fromStorePAT(p store.PAT) PAT {
 		return &t
 	}
 	return PAT{
-		ID: p.ID, Secret: p.Secret, Name: p.Name, Owner: p.OwnerID, Scope: p.Scope,
+		ID: p.ID, Secret: p.Secret, Name: p.Name, Owner: p.OwnerID, Scope: slices.Clone(p.Scope),
 		AccessTokenValiditySeconds: p.AccessTokenValiditySeconds, Created: p.Created, LastUsed: opt(p.LastUsed),
 		ExpirationDate: opt(p.ExpirationDate), UserAwareTokenNeverExpires: p.UserAwareTokenNeverExpires, Managed: p.Managed,
 	}

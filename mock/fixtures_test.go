@@ -143,6 +143,25 @@ func TestSeedAndReset(t *testing.T) {
 	}
 }
 
+// TestInspectionReturnsCopies: changing what PAT, PATs or Identity return changes nothing stored.
+func TestInspectionReturnsCopies(t *testing.T) {
+	srv := newServer(t)
+	p, _ := srv.PAT(adminPAT)
+	p.Scope[0] = "changed"
+	srv.PATs()[0].Scope[0] = "changed"
+	id, _ := srv.Identity(adminID)
+	id.UserLevels[0] = "changed"
+	if p, _ := srv.PAT(adminPAT); p.Scope[0] != "sp:scopes:all" {
+		t.Errorf("scope %v", p.Scope)
+	}
+	if id, _ := srv.Identity(adminID); id.UserLevels[0] != "ORG_ADMIN" {
+		t.Errorf("levels %v", id.UserLevels)
+	}
+	if other := newServer(t); other.PATs()[0].Scope[0] != "sp:scopes:all" {
+		t.Error("a change reached another server")
+	}
+}
+
 func TestClock(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Clock()

@@ -55,6 +55,8 @@ func TestHostileInput(t *testing.T) {
 		{name: "control characters", method: "POST", path: coll, body: `{"name":"a\u0000b"}`, status: 400, text: "control characters"},
 		{name: "deep nesting", method: "POST", path: coll, body: `{"name":"x","scope":` + nested + `}`, status: 400},
 		{name: "number out of range", method: "POST", path: coll, body: `{"name":"x","accessTokenValiditySeconds":1e400}`, status: 400, text: "must be an integer"},
+		{name: "copies that double the document", method: "PATCH", path: item,
+			body: "[" + strings.Repeat(`{"op":"copy","from":"/scope","path":"/scope/-"},`, 40) + `{"op":"test","path":"/id","value":"x"}]`, status: 400, text: "could not be applied"},
 		{name: "text/plain create", method: "POST", path: coll, body: `{"name":"x"}`, contentType: "text/plain", status: 415},
 		{name: "JSON merge patch", method: "PATCH", path: item, body: `{"name":"x"}`, contentType: "application/merge-patch+json", status: 415},
 		{name: "duplicate owner-id", method: "GET", path: coll + "?owner-id=me&owner-id=" + adminID, status: 400, text: "owner-id is given 2 times"},

@@ -9,18 +9,16 @@ import (
 type Option func(*config)
 
 type config struct {
-	fixtureFiles []string
-	fixtures     []Fixtures
-	start        time.Time
-	logger       *slog.Logger
-	seed         *uint64
-	maxTokens    int
-	scenarioFile []string
-	scenarios    []Scenario
-	journalSize  int
-	maxTenants   int
-	adminToken   string
-	noAdmin      bool
+	fixtures    []func() (Fixtures, error) // in the order given
+	start       time.Time
+	logger      *slog.Logger
+	seed        *uint64
+	maxTokens   int
+	scenarios   []func() (Scenario, error) // in the order given
+	journalSize int
+	maxTenants  int
+	adminToken  string
+	noAdmin     bool
 }
 
 func defaults() config {
@@ -30,13 +28,16 @@ func defaults() config {
 // WithFixtures loads the tenant from a fixture file (YAML or JSON) instead of the embedded default
 // tenant. It may be given more than once; the files load in order.
 func WithFixtures(path string) Option {
-	return func(c *config) { c.fixtureFiles = append(c.fixtureFiles, path) }
+	return func(c *config) {
+		c.fixtures = append(c.fixtures, func() (Fixtures, error) { return LoadFixtures(path) })
+	}
 }
 
 // WithFixtureData loads the tenant from fixtures built in code instead of the embedded default
-// tenant. It combines with WithFixtures; later fixtures add to or replace earlier ones.
+// tenant. It combines with WithFixtures, in the order given: later fixtures add to or replace
+// earlier ones.
 func WithFixtureData(f Fixtures) Option {
-	return func(c *config) { c.fixtures = append(c.fixtures, f) }
+	return func(c *config) { c.fixtures = append(c.fixtures, func() (Fixtures, error) { return f, nil }) }
 }
 
 // WithClock starts the server's clock at start instead of the real time.
@@ -64,12 +65,15 @@ func WithMaxTokensPerOwner(n int) Option {
 // WithScenarioFile runs the scenario in a file (YAML or JSON) from the start. Given more than once,
 // the files' rules run in order, as one scenario.
 func WithScenarioFile(path string) Option {
-	return func(c *config) { c.scenarioFile = append(c.scenarioFile, path) }
+	return func(c *config) {
+		c.scenarios = append(c.scenarios, func() (Scenario, error) { return LoadScenarioFile(path) })
+	}
 }
 
-// WithScenario runs a scenario built in code from the start; it combines with WithScenarioFile.
+// WithScenario runs a scenario built in code from the start; it combines with WithScenarioFile, in
+// the order given.
 func WithScenario(s Scenario) Option {
-	return func(c *config) { c.scenarios = append(c.scenarios, s) }
+	return func(c *config) { c.scenarios = append(c.scenarios, func() (Scenario, error) { return s, nil }) }
 }
 
 // WithJournalSize sets how many recent API requests each tenant's journal keeps (default 1000).

@@ -541,6 +541,41 @@ func TestLoadAndClearScenario(t *testing.T) {
 	do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens?owner-id=me", Token: tok}).wantStatus(t, 200)
 }
 
+// TestOptionsInOrder: scenarios and fixtures combine in the order their options are given.
+func TestOptionsInOrder(t *testing.T) {
+	first := mock.Scenario{Name: "code", Rules: []mock.Rule{{Name: "code-429", Respond: &mock.Response{Status: 429}}}}
+	srv := newServer(t, mock.WithScenario(first), scenarioFile("flaky-create.yaml"))
+	if st, _ := srv.ScenarioStats(); st.Name != "code+flaky-create" || st.Rules[0].Name != "code-429" {
+		t.Errorf("stats %+v: want the code's rule first", st)
+	}
+	srv = newServer(t, scenarioFile("flaky-create.yaml"), mock.WithScenario(first))
+	if st, _ := srv.ScenarioStats(); st.Rules[0].Name != "create-fails-once" {
+		t.Errorf("stats %+v: want the file's rule first", st)
+	}
+	renamed := testFixtures().Identities[1]
+	renamed.Name = "Renamed"
+	srv = mock.NewServer(t, mock.WithFixtures(filepath.Join("..", "testdata", "fixtures", "tenant.yaml")),
+		mock.WithFixtureData(testFixtures()), mock.WithFixtureData(mock.Fixtures{Identities: []mock.Identity{renamed}}))
+	if id, _ := srv.Identity(userID); id.Name != "Renamed" {
+		t.Errorf("identity %+v: the later fixtures should replace the earlier", id)
+	}
+}
+
+func TestScriptedTokenErrors(t *testing.T) {
+	srv := newServer(t, mock.WithScenario(mock.Scenario{Rules: []mock.Rule{
+		{Name: "missing", Match: mock.RuleMatch{Operation: "token", ClientID: adminPAT}, Respond: &mock.Response{Status: 404}},
+	}}))
+	res := do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: form(credentials(adminPAT)), ContentType: "application/x-www-form-urlencoded"})
+	if res.Status != 404 || string(res.Body) != `{"error":"not_found","error_description":"Not Found"}` {
+		t.Errorf("scripted 404 at the token endpoint: %d %s, want the OAuth shape", res.Status, res.Body)
+	}
+	// A rule that needs the caller reads the form first; the handler must still see its failure.
+	res = do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: "client_id=" + strings.Repeat("x", 2<<20), ContentType: "application/x-www-form-urlencoded"})
+	if res.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized form: %d %.200s, want 413", res.Status, res.Body)
+	}
+}
+
 func TestScenarioFiles(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "scenarios", "*.yaml"))
 	if err != nil || len(files) < 6 {

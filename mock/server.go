@@ -51,7 +51,7 @@ func New(opts ...Option) (*Server, error) {
 	if s.proto, err = s.prototype(); err != nil {
 		return nil, err
 	}
-	scenarios, err := gather(cfg.scenarios, cfg.scenarioFile, LoadScenarioFile)
+	scenarios, err := gather(cfg.scenarios)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func New(opts ...Option) (*Server, error) {
 // prototype seeds the configured fixtures, or the embedded default tenant, into a store that
 // tenants clone. Tokens without a created date are created when the server starts.
 func (s *Server) prototype() (*store.DB, error) {
-	sets, err := gather(s.cfg.fixtures, s.cfg.fixtureFiles, LoadFixtures)
+	sets, err := gather(s.cfg.fixtures)
 	switch {
 	case err != nil:
 		return nil, err
@@ -111,11 +111,11 @@ func seed(db *store.DB, f Fixtures, now time.Time) error {
 	return nil
 }
 
-// gather returns values followed by what load reads from each file.
-func gather[T any](values []T, files []string, load func(string) (T, error)) ([]T, error) {
-	all := slices.Clone(values)
-	for _, path := range files {
-		v, err := load(path)
+// gather reads each source, in order.
+func gather[T any](sources []func() (T, error)) ([]T, error) {
+	var all []T
+	for _, read := range sources {
+		v, err := read()
 		if err != nil {
 			return nil, err
 		}

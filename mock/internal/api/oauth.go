@@ -37,18 +37,8 @@ var errBadCredentials = oauthError(http.StatusUnauthorized, "unauthorized", "Ful
 // token: POST /oauth/token with grant_type=client_credentials and a PAT's id and secret, from a
 // form body, a multipart form, the query string or HTTP Basic, as real clients send them.
 func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
-	err := r.ParseForm()
-	if err == nil {
-		if err = r.ParseMultipartForm(maxBody); errors.Is(err, http.ErrNotMultipart) {
-			err = nil
-		}
-	}
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return errTooLarge
-	case err != nil:
-		return oauthError(http.StatusBadRequest, "invalid_request", "The request parameters could not be read: "+err.Error())
+	if err := tokenParams(r); err != nil {
+		return err
 	}
 	switch grant := r.Form.Get("grant_type"); {
 	case grant == "":
@@ -88,6 +78,33 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
 		Scope: strings.Join(pat.Scope, " "), AccessType: "OFFLINE", TenantID: claims.TenantID, Pod: claims.Pod,
 		Org: claims.Org, IdentityID: owner.ID, UserName: owner.UserName, Enabled: true, JTI: claims.JTI,
 	})
+	return nil
+}
+
+// tokenParams reads the token request's parameters, once: the scenario may ask first, and both
+// must see the same failure.
+func tokenParams(r *http.Request) error {
+	ex := exchangeOf(r)
+	if !ex.formRead {
+		ex.formRead, ex.formErr = true, readTokenParams(r)
+	}
+	return ex.formErr
+}
+
+func readTokenParams(r *http.Request) error {
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(maxBody); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge
+	case err != nil:
+		return oauthError(http.StatusBadRequest, "invalid_request", "The request parameters could not be read: "+err.Error())
+	}
 	return nil
 }
 

@@ -19,6 +19,13 @@ import (
 
 var lastUsedField = filter.TimeField{Name: "lastUsed"}
 
+// patchOptions bounds what "copy" may add, or a kilobyte of copies doubling /scope could fill memory.
+var patchOptions = func() *jsonpatch.ApplyOptions {
+	o := jsonpatch.NewApplyOptions()
+	o.AccumulatedCopySizeLimit = maxBody
+	return o
+}()
+
 // errNotUTF8 refuses bodies JSON cannot hold; encoding/json would quietly replace the bad bytes.
 var errNotUTF8 = badRequest(codeBadContent, "The request body is not valid UTF-8.")
 
@@ -181,7 +188,7 @@ func (s *Service) applyPatch(c *call, p store.PAT, patch jsonpatch.Patch) (store
 	if err != nil {
 		return p, err
 	}
-	patched, err := patch.Apply(doc)
+	patched, err := patch.ApplyWithOptions(doc, patchOptions)
 	if err != nil {
 		return p, badRequest(codeIllegal, "The JSON Patch could not be applied: %v", err)
 	}
@@ -218,19 +225,17 @@ func (s *Service) applyPatch(c *call, p store.PAT, patch jsonpatch.Patch) (store
 
 // deletePAT: DELETE {collection}/{id}. Deleting another identity's token needs all-manage.
 func (s *Service) deletePAT(c *call) (any, error) {
-	id := mux.Vars(c.r)["id"]
-	p, ok := s.Store.PAT(id)
-	if !ok {
-		return nil, errNotFound
-	}
-	need := auth.MyManage
-	if p.OwnerID != c.caller.ID {
-		need = auth.AllManage
-	}
-	if !c.rights.Has(need) {
-		return nil, errForbidden
-	}
-	return nil, s.storeError(s.Store.Delete(id), p.Name)
+	err := s.Store.Delete(mux.Vars(c.r)["id"], func(p store.PAT) error {
+		need := auth.MyManage
+		if p.OwnerID != c.caller.ID {
+			need = auth.AllManage
+		}
+		if !c.rights.Has(need) {
+			return errForbidden
+		}
+		return nil
+	})
+	return nil, s.storeError(err, "")
 }
 
 func (s *Service) storeError(err error, name string) error {

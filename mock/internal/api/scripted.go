@@ -96,17 +96,19 @@ func respond(w http.ResponseWriter, r *http.Request, op string, a *scenario.Acti
 
 // statusError is ISC's error for a status, in the shape the endpoint uses.
 func statusError(status int, oauth bool) *Error {
-	for _, e := range []*Error{errForbidden, errNotFound, errInternal} {
-		if e.Status == status {
-			return e
-		}
-	}
 	text := http.StatusText(status)
 	switch {
 	case status == http.StatusTooManyRequests:
 		return errTooMany
 	case oauth && status < 500:
 		return oauthError(status, strings.ToLower(strings.ReplaceAll(text, " ", "_")), text)
+	}
+	for _, e := range []*Error{errForbidden, errNotFound, errInternal} {
+		if e.Status == status {
+			return e
+		}
+	}
+	switch {
 	case status == http.StatusUnauthorized:
 		return unauthorized("JWT validation failed: " + text)
 	case status == http.StatusBadRequest:
@@ -120,8 +122,7 @@ func statusError(status int, oauth bool) *Error {
 func (s *Service) caller(r *http.Request, op string) scenario.Caller {
 	if op == OpToken {
 		id, _, ok := r.BasicAuth()
-		if !ok {
-			_ = r.ParseMultipartForm(maxBody) // the handler reads the parsed form again
+		if !ok && tokenParams(r) == nil {
 			id = r.Form.Get("client_id")
 		}
 		pat, _ := s.Store.PAT(id)

@@ -75,6 +75,8 @@ type exchange struct {
 	clientID  string
 	rule      string // the scenario rule that acted, if any
 	status    int
+	formRead  bool  // /oauth/token's parameters have been read ...
+	formErr   error // ... with this result
 }
 
 type exchangeKey struct{}
@@ -135,7 +137,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) 
 			s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", ex.operation,
 				"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
 		}
-		s.Journal.Record(journal.Entry{Time: s.Now(), Method: r.Method, Path: ex.path, Operation: ex.operation,
+		s.Journal.Record(journal.Entry{Time: s.Now().UTC(), Method: r.Method, Path: ex.path, Operation: ex.operation,
 			Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule})
 		if v == http.ErrAbortHandler {
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly

@@ -88,6 +88,19 @@ type Caller struct {
 	Token    string
 }
 
+// needsCaller reports whether the limiter or a rule looks at who calls.
+func (sc *Scenario) needsCaller() bool {
+	if sc.RateLimit != nil {
+		return true
+	}
+	for _, r := range sc.Rules {
+		if r.Match.Identity != "" || r.Match.ClientID != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // Decision is the engine's answer: a rule's action, a rate-limit refusal, or nothing.
 type Decision struct {
 	Rule       string
@@ -106,17 +119,13 @@ type RuleStats struct {
 type Engine struct {
 	now func() time.Time
 
-	mu      sync.Mutex
-	sc      *Scenario
-	loaded  time.Time
-	rng     *rand.Rand
-	stats   []RuleStats
-	windows map[string]window
-}
-
-type window struct {
-	start time.Time
-	count int
+	mu     sync.Mutex
+	sc     *Scenario
+	loaded time.Time
+	rng    *rand.Rand
+	stats  []RuleStats
+	window time.Time      // start of the rate limiter's current window
+	counts map[string]int // requests per key and version in it
 }
 
 // New returns an engine with no scenario.
@@ -139,7 +148,7 @@ func (e *Engine) Restart() {
 
 func (e *Engine) restart() {
 	e.loaded = e.now()
-	e.windows = map[string]window{}
+	e.window, e.counts = time.Time{}, nil
 	e.stats = nil
 	if e.sc == nil {
 		return
@@ -164,20 +173,22 @@ func (e *Engine) Stats() (name string, rules []RuleStats, ok bool) {
 // gateway's limiter comes first: a request it refuses reaches no rule.
 func (e *Engine) Decide(r Request) Decision {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.sc == nil {
+	sc := e.sc
+	e.mu.Unlock()
+	if sc == nil {
 		return Decision{}
 	}
-	var caller *Caller
-	who := func() Caller {
-		if caller == nil {
-			c := Caller{}
-			if r.Caller != nil {
-				c = r.Caller()
-			}
-			caller = &c
-		}
-		return *caller
+	// Who calls may take reading a body or checking a signature: find out before taking the lock,
+	// so one slow client does not hold up the tenant.
+	var caller Caller
+	if sc.needsCaller() && r.Caller != nil {
+		caller = r.Caller()
+	}
+	who := func() Caller { return caller }
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sc != sc {
+		return Decision{} // replaced meanwhile: this request belongs to neither
 	}
 	now := e.now()
 	if retry := e.limit(r, now, who); retry > 0 {
@@ -219,14 +230,14 @@ func (e *Engine) limit(r Request, now time.Time, who func() Caller) int {
 		return 0
 	}
 	key += "\x00" + r.Version
+	// Windows are aligned to multiples of their length, so every key's window starts together;
+	// when a new one starts, every count is spent.
 	start := now.Truncate(l.Window)
-	w := e.windows[key]
-	if !w.start.Equal(start) {
-		w = window{start: start}
+	if !start.Equal(e.window) {
+		e.window, e.counts = start, map[string]int{}
 	}
-	w.count++
-	e.windows[key] = w
-	if w.count <= l.Requests {
+	e.counts[key]++
+	if e.counts[key] <= l.Requests {
 		return 0
 	}
 	wait := start.Add(l.Window).Sub(now)

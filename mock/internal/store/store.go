@@ -329,13 +329,16 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	return r.pat(true), nil
 }
 
-// Delete removes the token with id.
-func (d *DB) Delete(id string) error {
+// Delete removes the token with id if allow, given the token, returns nil; its error aborts.
+func (d *DB) Delete(id string, allow func(PAT) error) error {
 	txn := d.write()
 	defer txn.Abort()
 	r := getRecord(txn, id)
 	if r == nil {
 		return ErrNotFound
+	}
+	if err := allow(r.pat(false)); err != nil {
+		return err
 	}
 	must(txn.Delete(tPAT, r))
 	txn.Commit()
