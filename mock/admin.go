@@ -70,7 +70,7 @@ func invalid(what string, err error) *adminError {
 }
 
 // adminRouter is the admin route table, built once for every server; a request carries its
-// tenant, with the tenant's path prefix removed.
+// tenant, and its path is the tenant's own.
 var adminRouter = sync.OnceValue(func() *mux.Router {
 	r := mux.NewRouter().SkipClean(true)
 	for _, route := range adminTable {
@@ -87,14 +87,7 @@ func tenantOf(r *http.Request) *Tenant { return r.Context().Value(tenantKey{}).(
 
 // serveAdmin serves the tenant's admin API.
 func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	r = r.WithContext(context.WithValue(r.Context(), tenantKey{}, t))
-	if t.prefix != "" {
-		u := *r.URL
-		u.Path = strings.TrimPrefix(u.Path, t.prefix)
-		u.RawPath = ""
-		r.URL = &u
-	}
-	adminRouter().ServeHTTP(w, r)
+	adminRouter().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
 }
 
 func adminNotFound(w http.ResponseWriter, r *http.Request) {

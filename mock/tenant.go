@@ -54,7 +54,15 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 
 // ServeHTTP serves the tenant's API and, under /__admin, its admin API.
 func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if rest, ok := strings.CutPrefix(r.URL.Path, t.prefix+"/__admin"); ok && (rest == "" || rest[0] == '/') {
+	if t.prefix != "" {
+		// Route within the tenant as at the root; the API's log and journal put the prefix back.
+		u := *r.URL
+		u.Path, u.RawPath = strings.TrimPrefix(u.Path, t.prefix), ""
+		stripped := *r
+		stripped.URL = &u
+		r = &stripped
+	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/__admin"); ok && (rest == "" || rest[0] == '/') {
 		t.serveAdmin(w, r)
 		return
 	}

@@ -64,8 +64,8 @@ var operations = []operation{
 }
 
 // router is the one route table, built once for every server: each operation in every version,
-// plus the token endpoint. Its handlers serve the tenant whose Service the request carries, with
-// the tenant's path prefix already removed.
+// plus the token endpoint. Its handlers serve the tenant whose Service the request carries, at
+// the tenant's own paths.
 var router = sync.OnceValue(func() *mux.Router {
 	// SkipClean: a path with dot segments or doubled slashes is not redirected but answered as it
 	// stands (a 404 in ISC's shape), so ids such as ".." never reach another route.

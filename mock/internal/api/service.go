@@ -28,7 +28,8 @@ type Tenant struct {
 
 // Config is what a Service is built from.
 type Config struct {
-	// Prefix is the path the tenant is served under: "" at the root, "/tenants/NAME" for others.
+	// Prefix is the path the tenant is served under ("" at the root, "/tenants/NAME" for others),
+	// which requests arrive without; logs and the journal show it.
 	Prefix  string
 	Store   *store.DB
 	Faults  *scenario.Engine
@@ -118,7 +119,7 @@ func (s *Service) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 // turns a panic into ISC's 500 rather than a dropped connection.
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	start := time.Now()
-	ex := &exchange{service: s, path: r.URL.Path, requestID: s.IDs.Hex(16)}
+	ex := &exchange{service: s, path: s.Prefix + r.URL.Path, requestID: s.IDs.Hex(16)}
 	hdr := w.Header()
 	hdr["SLPT-Request-ID"] = []string{ex.requestID} // ISC's spelling, which Set would canonicalize
 	for k, v := range commonHeaders {
@@ -144,15 +145,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) 
 		}
 	}()
 	r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
-	if s.Prefix != "" {
-		// Route within the tenant as at the root; the log and journal keep the path as requested.
-		u := *r.URL
-		u.Path = strings.TrimPrefix(u.Path, s.Prefix)
-		u.RawPath = ""
-		r.URL = &u
-	}
-	h.ServeHTTP(sw, r)
+	h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 
 // endpoint names a route's operation, lets the tenant's scenario act first, and writes the error
