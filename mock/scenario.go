@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,7 +120,7 @@ func (s Scenario) compile() (*scenario.Scenario, error) {
 	add := func(path, format string, args ...any) { errs = append(errs, fieldErr(path, format, args...)) }
 	out := &scenario.Scenario{Name: s.Name, Seed: s.Seed}
 	if l := s.RateLimit; l != nil {
-		per := cmpOr(l.Per, "client")
+		per := cmp.Or(l.Per, "client")
 		if l.Requests < 1 {
 			add("rateLimit.requests", "must be at least 1; got %d", l.Requests)
 		}
@@ -134,7 +135,7 @@ func (s Scenario) compile() (*scenario.Scenario, error) {
 	names := map[string]bool{}
 	for i, r := range s.Rules {
 		p := fmt.Sprintf("rules[%d]", i)
-		rule := scenario.Rule{Name: cmpOr(r.Name, fmt.Sprintf("rule %d", i+1))}
+		rule := scenario.Rule{Name: cmp.Or(r.Name, fmt.Sprintf("rule %d", i+1))}
 		if names[rule.Name] {
 			add(p+".name", "%q names another rule too; rule names must be unique", rule.Name)
 		}
@@ -261,13 +262,6 @@ func compileAction(add addFunc, p string, r Rule) scenario.Action {
 		a.Body = b
 	}
 	return a
-}
-
-func cmpOr(s, dflt string) string {
-	if s == "" {
-		return dflt
-	}
-	return s
 }
 
 // combine joins scenarios given together into one: rules in order, the first name and seed, and

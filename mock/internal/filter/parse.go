@@ -19,8 +19,8 @@ import (
 	"unicode/utf8"
 )
 
-// Expr is a parsed filter expression.
-type Expr interface{ position() int }
+// Expr is a parsed filter expression: a *Compare, *Unary, *Not or *Binary.
+type Expr interface{ expr() }
 
 // Compare is a field compared with one value (eq ... sw) or a list of values (in, ca).
 type Compare struct {
@@ -38,10 +38,7 @@ type Unary struct {
 }
 
 // Not negates X.
-type Not struct {
-	Pos int
-	X   Expr
-}
+type Not struct{ X Expr }
 
 // Binary joins two expressions with "and" or "or".
 type Binary struct {
@@ -56,10 +53,10 @@ type Value struct {
 	Quoted bool
 }
 
-func (c *Compare) position() int { return c.Pos }
-func (u *Unary) position() int   { return u.Pos }
-func (n *Not) position() int     { return n.Pos }
-func (b *Binary) position() int  { return b.L.position() }
+func (*Compare) expr() {}
+func (*Unary) expr()   {}
+func (*Not) expr()     {}
+func (*Binary) expr()  {}
 
 // SyntaxError is a filter that does not parse; Pos is the 1-based character position.
 type SyntaxError struct {
@@ -257,7 +254,7 @@ func (p *parser) unary() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Not{Pos: t.pos, X: x}, nil
+		return &Not{X: x}, nil
 	}
 	return p.primary()
 }

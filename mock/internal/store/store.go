@@ -217,10 +217,7 @@ func (d *DB) Clone() *DB {
 	return c
 }
 
-// Checkpoint makes the current state the one Reset returns to.
-func (d *DB) Checkpoint() { d.base = d.db.Load().Snapshot() }
-
-// Reset discards every change since the last Checkpoint.
+// Reset discards every change since the store was made or cloned.
 func (d *DB) Reset() { d.db.Store(d.base.Snapshot()) }
 
 func (d *DB) read() *memdb.Txn  { return d.db.Load().Txn(false) }

@@ -101,18 +101,22 @@ func TestCreateRules(t *testing.T) {
 	}
 }
 
-// TestUpdateNeverMutates: a snapshot taken before an update still sees the old token.
+// TestUpdateNeverMutates: a snapshot taken before an update still sees the old token, and so does
+// the store a clone was made from.
 func TestUpdateNeverMutates(t *testing.T) {
-	db := New()
-	if err := db.Seed([]Identity{{ID: "o"}}, []PAT{{ID: "p", Name: "old", OwnerID: "o", Scope: []string{"a"}}}); err != nil {
+	proto := New()
+	if err := proto.Seed([]Identity{{ID: "o"}}, []PAT{{ID: "p", Name: "old", OwnerID: "o", Scope: []string{"a"}}}); err != nil {
 		t.Fatal(err)
 	}
-	db.Checkpoint()
+	db := proto.Clone()
 	if _, err := db.Update("p", func(p PAT) (PAT, error) { p.Name = "new"; p.Scope[0] = "b"; return p, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := db.PAT("p"); p.Name != "new" || p.Scope[0] != "b" {
 		t.Errorf("after update %+v", p)
+	}
+	if p, _ := proto.PAT("p"); p.Name != "old" || p.Scope[0] != "a" {
+		t.Errorf("the prototype after its clone's update: %+v", p)
 	}
 	db.Reset()
 	if p, _ := db.PAT("p"); p.Name != "old" || p.Scope[0] != "a" {
