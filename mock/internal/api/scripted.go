@@ -16,8 +16,8 @@ import (
 // errTooMany is the gateway's 429; writeError gives it ISC's body.
 var errTooMany = &Error{Status: http.StatusTooManyRequests}
 
-// RateLimitRule names the limiter where logs and the journal name the rule that acted.
-const RateLimitRule = "rateLimit"
+// rateLimitRule names the limiter where logs and the journal name the rule that acted.
+const rateLimitRule = "rateLimit"
 
 // scripted lets the running scenario act on a request before its handler does. It returns true when
 // the request has been answered (or dropped) and the handler must not run.
@@ -29,7 +29,7 @@ func (s *Service) scripted(w http.ResponseWriter, r *http.Request, op, version s
 		Caller: func() scenario.Caller { return s.caller(r, op) }})
 	ex := exchangeOf(r)
 	if d.RetryAfter > 0 {
-		ex.rule = RateLimitRule
+		ex.rule = rateLimitRule
 		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfter))
 		writeError(w, ex.requestID, errTooMany)
 		return true
