@@ -3,14 +3,10 @@ package mock
 import (
 	"errors"
 	"fmt"
-	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
@@ -58,72 +54,6 @@ func ParseFixtures(name string, data []byte) (Fixtures, error) {
 
 // LoadFixtures reads and parses a fixture file.
 func LoadFixtures(path string) (Fixtures, error) { return readFile(path, ParseFixtures) }
-
-// parse decodes a document strictly and checks it; errors name the file, line and field.
-func parse[T any](name string, data []byte, check func(T) error) (T, error) {
-	var v T
-	lines, err := decodeStrict(data, &v)
-	if err == nil {
-		err = check(v)
-	}
-	return v, located(name, lines, err)
-}
-
-// readFile parses the file at path with parse.
-func readFile[T any](path string, parse func(name string, data []byte) (T, error)) (T, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return parse(path, data)
-}
-
-// fieldError is a problem with one field of a document, named by its path (identities[0].id).
-type fieldError struct {
-	path string
-	line int // 0 when unknown
-	msg  string
-}
-
-func (e *fieldError) Error() string { return e.path + ": " + e.msg }
-
-func fieldErr(path, format string, args ...any) error {
-	return &fieldError{path: path, msg: fmt.Sprintf(format, args...)}
-}
-
-// located prefixes each field error with the file name and the field's line.
-func located(name string, lines map[string]int, err error) error {
-	if err == nil {
-		return nil
-	}
-	var errs []error
-	for _, e := range flatten(err) {
-		var fe *fieldError
-		if errors.As(e, &fe) {
-			line := fe.line
-			for p := fe.path; line == 0 && p != ""; p = parent(p) {
-				line = lines[p]
-			}
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, fe))
-		} else {
-			errs = append(errs, fmt.Errorf("%s: %w", name, e))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// parent is the path of the field or list that holds path: a.b[1].c → a.b[1] → a.b → a.
-func parent(path string) string {
-	return path[:max(strings.LastIndexAny(path, ".["), 0)]
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
@@ -248,105 +178,4 @@ func fromStorePAT(p store.PAT) PAT {
 		AccessTokenValiditySeconds: p.AccessTokenValiditySeconds, Created: p.Created, LastUsed: opt(p.LastUsed),
 		ExpirationDate: opt(p.ExpirationDate), UserAwareTokenNeverExpires: p.UserAwareTokenNeverExpires, Managed: p.Managed,
 	}
-}
-
-// decodeStrict decodes YAML into out, a pointer to a struct, refusing unknown fields and values of
-// the wrong kind. It returns the line of every field path it saw, for later errors.
-func decodeStrict(data []byte, out any) (map[string]int, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("not valid YAML or JSON: %w", err)
-	}
-	lines := map[string]int{}
-	if len(root.Content) == 0 {
-		return lines, nil // an empty document is an empty tenant
-	}
-	err := decodeNode(root.Content[0], reflect.ValueOf(out).Elem(), "", lines)
-	return lines, err
-}
-
-var (
-	timeType     = reflect.TypeFor[time.Time]()
-	durationType = reflect.TypeFor[time.Duration]()
-)
-
-func decodeNode(n *yaml.Node, v reflect.Value, path string, lines map[string]int) error {
-	path = strings.TrimPrefix(path, ".")
-	lines[path] = n.Line
-	fail := func(format string, args ...any) error {
-		return &fieldError{path: path, line: n.Line, msg: fmt.Sprintf(format, args...)}
-	}
-	if n.Kind == yaml.AliasNode {
-		return fail("aliases are not supported")
-	}
-	t := v.Type()
-	switch {
-	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.Elem() != timeType:
-		if n.Tag == "!!null" {
-			return nil
-		}
-		v.Set(reflect.New(t.Elem()))
-		return decodeNode(n, v.Elem(), path, lines)
-	case t.Kind() == reflect.Struct && t != timeType:
-		if n.Kind != yaml.MappingNode {
-			return fail("must be a mapping")
-		}
-		fields := map[string]int{}
-		var names []string
-		for i := range t.NumField() {
-			tag := t.Field(i).Tag.Get("yaml")
-			fields[tag] = i
-			names = append(names, tag)
-		}
-		var errs []error
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			idx, ok := fields[k.Value]
-			if !ok {
-				errs = append(errs, &fieldError{path: strings.TrimPrefix(path+"."+k.Value, "."), line: k.Line,
-					msg: fmt.Sprintf("unknown field; known fields: %s", strings.Join(names, ", "))})
-				continue
-			}
-			errs = append(errs, decodeNode(val, v.Field(idx), path+"."+k.Value, lines))
-		}
-		return errors.Join(errs...)
-	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
-		if n.Tag == "!!null" {
-			return nil
-		}
-		if n.Kind != yaml.SequenceNode {
-			return fail("must be a list")
-		}
-		v.Set(reflect.MakeSlice(t, len(n.Content), len(n.Content)))
-		var errs []error
-		for i, item := range n.Content {
-			errs = append(errs, decodeNode(item, v.Index(i), fmt.Sprintf("%s[%d]", path, i), lines))
-		}
-		return errors.Join(errs...)
-	case t.Kind() == reflect.Slice:
-		if n.Kind != yaml.SequenceNode && n.Tag != "!!null" {
-			return fail("must be a list")
-		}
-	case t.Kind() == reflect.Map:
-		if n.Kind != yaml.MappingNode && n.Tag != "!!null" {
-			return fail("must be a mapping")
-		}
-	case t.Kind() == reflect.Interface: // any value: a body
-	case t == durationType && n.Tag != "!!str":
-		return fail("must be a duration such as 250ms or 10s")
-	default:
-		if n.Kind != yaml.ScalarNode {
-			return fail("must be a single value")
-		}
-	}
-	if err := n.Decode(v.Addr().Interface()); err != nil {
-		msg := err.Error()
-		if i := strings.LastIndex(msg, "line "); i >= 0 {
-			if _, rest, ok := strings.Cut(msg[i:], ": "); ok {
-				msg = rest
-			}
-		}
-		return fail("%s", msg)
-	}
-	return nil
 }

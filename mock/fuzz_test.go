@@ -28,15 +28,11 @@ func seedFiles(f *testing.F, glob string) {
 	}
 }
 
-// corpus is the glob of a target's seed inputs in testdata/fuzz: one input a file, as it is.
-func corpus(target string) string { return filepath.Join("..", "testdata", "fuzz", target, "*") }
-
 // FuzzParseScenario: any document parses or fails with an error; none panics, and a parsed one
 // loads into a server.
 func FuzzParseScenario(f *testing.F) {
 	seedFiles(f, filepath.Join("..", "scenarios", "*.yaml"))
 	seedFiles(f, filepath.Join("..", "testdata", "scenarios", "*.yaml"))
-	seedFiles(f, corpus("FuzzParseScenario"))
 	f.Add([]byte(`{"rules":[{"when":{"calls":[1]},"respond":{"status":429,"body":{"a":[1,{"b":null}]}}}]}`))
 	srv, err := mock.New()
 	if err != nil {
@@ -58,7 +54,6 @@ func FuzzParseScenario(f *testing.F) {
 func FuzzParseFixtures(f *testing.F) {
 	seedFiles(f, filepath.Join("..", "testdata", "fixtures", "*"))
 	seedFiles(f, filepath.Join("..", "fixtures", "*.yaml"))
-	seedFiles(f, corpus("FuzzParseFixtures"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fx, err := mock.ParseFixtures("fuzz.yaml", data)
 		if err != nil {
@@ -120,7 +115,6 @@ func iscShaped(body []byte) bool {
 
 // FuzzPatch applies any body as a JSON Patch to the user's token, in a modern and a legacy version.
 func FuzzPatch(f *testing.F) {
-	seedFiles(f, corpus("FuzzPatch"))
 	srv, h, tok := fuzzTenant(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, v := range []string{"/v3", "/v2025"} {
@@ -140,7 +134,6 @@ func FuzzPatch(f *testing.F) {
 // FuzzToken sends any parameters to /oauth/token. An input is three parts: the Content-Type, a
 // line break, the query string, a line break, the body.
 func FuzzToken(f *testing.F) {
-	seedFiles(f, corpus("FuzzToken"))
 	srv, h, _ := fuzzTenant(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parts := bytes.SplitN(data, []byte("\n"), 3)
@@ -159,7 +152,6 @@ func FuzzToken(f *testing.F) {
 
 // FuzzBearer sends any Authorization header: only a token this tenant signed gets through.
 func FuzzBearer(f *testing.F) {
-	seedFiles(f, corpus("FuzzBearer"))
 	srv, h, tok := fuzzTenant(f)
 	f.Add([]byte("Bearer " + tok))
 	f.Fuzz(func(t *testing.T, header []byte) {
@@ -174,7 +166,6 @@ func FuzzBearer(f *testing.F) {
 
 // FuzzHandler sends any HTTP request (an input is the request as it goes on the wire).
 func FuzzHandler(f *testing.F) {
-	seedFiles(f, corpus("FuzzHandler"))
 	srv, h, tok := fuzzTenant(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))

@@ -1,13 +1,16 @@
 package mock_test
 
 import (
+	"bytes"
+	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/iscmock/iscmock/internal/conformance"
 	"github.com/iscmock/iscmock/mock"
-	"github.com/iscmock/iscmock/mock/internal/conformance"
 )
 
 // TestGolden pins the wire shape of every operation in every version, for success and each main
@@ -65,7 +68,7 @@ func TestGolden(t *testing.T) {
 				t.Run(op+"/"+name, func(t *testing.T) {
 					srv := newServer(t)
 					res := do(t, srv, ex.req(srv, v)).wantStatus(t, ex.status)
-					conformance.Golden(t, filepath.Join("..", "testdata", "golden", op, name+".json"),
+					golden(t, filepath.Join("..", "testdata", "golden", op, name+".json"),
 						conformance.Shape(res.Status, res.Header, res.Body))
 				})
 			}
@@ -84,8 +87,32 @@ func TestGolden(t *testing.T) {
 			srv := newServer(t)
 			res := do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: tc.body, ContentType: "application/x-www-form-urlencoded"}).
 				wantStatus(t, tc.status)
-			conformance.Golden(t, filepath.Join("..", "testdata", "golden", "token", fmt.Sprintf("%d.json", tc.status)),
+			golden(t, filepath.Join("..", "testdata", "golden", "token", fmt.Sprintf("%d.json", tc.status)),
 				conformance.Shape(res.Status, res.Header, res.Body))
 		})
+	}
+}
+
+// update makes golden rewrite the files instead of comparing: go test ./mock -run TestGolden -update.
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// golden compares got with the file at path, or writes it under -update.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./mock -run TestGolden -update writes it)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs from the response (go test ./mock -run TestGolden -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/iscmock/iscmock/mock"
-	"github.com/iscmock/iscmock/mock/internal/conformance"
+	"github.com/iscmock/iscmock/internal/conformance"
 )
 
 // The test tenant: an org admin, an end user with four tokens of every kind, and an auditor: an

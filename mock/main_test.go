@@ -2,22 +2,14 @@ package mock_test
 
 import (
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/iscmock/iscmock/mock/internal/conformance"
+	"github.com/iscmock/iscmock/internal/conformance"
 )
 
-// TestMain checks every response the tests receive against the official OpenAPI documents. Run
-// by the load test as a bare server, it serves instead.
-func TestMain(m *testing.M) {
-	if os.Getenv(bareServeEnv) != "" {
-		serveBare()
-		return
-	}
-	conformance.Main(m)
-}
+// TestMain checks every response the tests receive against the official OpenAPI documents.
+func TestMain(m *testing.M) { conformance.Main(m) }
 
 // TestKnownDeviations: each deviation the checker allows for is one the mock really shows, so
 // none stays listed after the mock stops needing it.

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iscmock/iscmock/mock"
-	"github.com/iscmock/iscmock/mock/internal/conformance"
+	"github.com/iscmock/iscmock/internal/conformance"
 )
 
 // retrier retries as ISC's SDKs are set up to: after a 429 it waits Retry-After, after a 5xx or a

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"net/http"
 	"testing"
 )
@@ -28,6 +27,3 @@ func TestLocalURL(t *testing.T) {
 		}
 	}
 }
-
-// go test ./... -update rewrites the goldens elsewhere; this package has none but must accept the flag.
-var _ = flag.Bool("update", false, "rewrite golden files (none in this package)")

@@ -13,11 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/iscmock/iscmock/mock/internal/conformance"
 )
-
-func TestMain(m *testing.M) { conformance.Main(m) }
 
 // clock is a settable time for the signer.
 type clock struct{ ns atomic.Int64 }

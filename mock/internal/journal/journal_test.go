@@ -5,11 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/iscmock/iscmock/mock/internal/conformance"
 )
-
-func TestMain(m *testing.M) { conformance.Main(m) }
 
 func paths(es []Entry) []string {
 	out := []string{}

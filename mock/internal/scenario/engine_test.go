@@ -2,11 +2,7 @@ package scenario
 
 import (
 	"testing"
-
-	"github.com/iscmock/iscmock/mock/internal/conformance"
 )
-
-func TestMain(m *testing.M) { conformance.Main(m) }
 
 func TestGlob(t *testing.T) {
 	cases := []struct {

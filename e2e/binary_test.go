@@ -1,0 +1,212 @@
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// build is one way of building cmd/iscmock, done at most once per test run.
+type build struct {
+	env   []string
+	flags []string
+
+	once sync.Once
+	path string
+	err  error
+}
+
+var (
+	devBuild = &build{}
+	// imageBuild is how the Dockerfile builds the binary.
+	imageBuild = &build{env: []string{"CGO_ENABLED=0"}, flags: []string{"-trimpath", "-ldflags", "-s -w -X main.version=image-test"}}
+)
+
+func (b *build) binary(t *testing.T) string {
+	t.Helper()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "iscmock-bin")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, "iscmock")
+		cmd := exec.Command("go", append(append([]string{"build"}, b.flags...), "-o", b.path, "../cmd/iscmock")...)
+		cmd.Env = append(os.Environ(), b.env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatalf("building iscmock: %v", b.err)
+	}
+	return b.path
+}
+
+func iscmockBinary(t *testing.T) string { return devBuild.binary(t) }
+
+// startBinary runs "iscmock serve --addr 127.0.0.1:0 args..." as its own process and returns its
+// base URL and banner once it listens.
+func startBinary(t *testing.T, args ...string) (string, []string, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command(iscmockBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Stderr = io.Discard
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	var banner []string
+	for lines.Scan() {
+		banner = append(banner, lines.Text())
+		if lines.Text() == "" { // the banner ends with an empty line
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if len(banner) == 0 {
+		t.Fatalf("iscmock printed nothing: %v", lines.Err())
+	}
+	_, base, ok := strings.Cut(banner[0], " serving ")
+	if !ok {
+		t.Fatalf("first line %q does not name the base URL", banner[0])
+	}
+	return base, banner, cmd
+}
+
+// TestBinaryWalkthrough runs the README's curl sequence against the real binary on the default
+// tenant, then stops it with SIGTERM.
+func TestBinaryWalkthrough(t *testing.T) {
+	base, _, cmd := startBinary(t)
+	call := func(method, path, token, contentType, body string, want int) []byte {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, res.StatusCode, b, want)
+		}
+		return b
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"86f1dc6fe8f54414950454cbb11278fa"},
+		"client_secret": {"1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9"}}
+	if err := json.Unmarshal(call("POST", "/oauth/token", "", "application/x-www-form-urlencoded", form.Encode(), 200), &tok); err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ ID string }
+	if err := json.Unmarshal(call("POST", "/v3/personal-access-tokens", tok.AccessToken, "application/json", `{"name":"rotation"}`, 200), &created); err != nil {
+		t.Fatal(err)
+	}
+	listed := call("GET", "/v3/personal-access-tokens?owner-id=me&filters="+url.QueryEscape("lastUsed isnull"), tok.AccessToken, "", "", 200)
+	if !strings.Contains(string(listed), created.ID) {
+		t.Errorf("list %s lacks the new token", listed)
+	}
+	call("PATCH", "/v3/personal-access-tokens/"+created.ID, tok.AccessToken, "application/json-patch+json",
+		`[{"op":"replace","path":"/name","value":"rotated"}]`, 200)
+	call("DELETE", "/v3/personal-access-tokens/"+created.ID, tok.AccessToken, "", "", 204)
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("after SIGTERM: %v, want exit status 0", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("iscmock did not stop within a minute of SIGTERM")
+	}
+}
+
+func TestBinaryVersion(t *testing.T) {
+	out, err := exec.Command(iscmockBinary(t), "version").Output()
+	if err != nil || string(out) != "iscmock dev\n" {
+		t.Errorf("version: %q, %v", out, err)
+	}
+}
+
+func TestBinaryBanner(t *testing.T) {
+	_, banner, _ := startBinary(t, "--fixtures", filepath.Join("..", "testdata", "fixtures", "tenant.yaml"))
+	want := []string{"token endpoint: ", "personal access tokens (client_id client_secret):",
+		"  f0000000000000000000000000000001 " + strings.Repeat("1", 64) + `  # "from a file" of Fiona Fixture (ORG_ADMIN)`, ""}
+	if len(banner) != 5 || !strings.HasPrefix(banner[1], want[0]) || banner[2] != want[1] || banner[3] != want[2] || banner[4] != "" {
+		t.Errorf("banner:\n%s", strings.Join(banner, "\n"))
+	}
+}
+
+func TestBinaryBadFixtures(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a server that starts anyway must not hang the test
+	defer cancel()
+	cmd := exec.CommandContext(ctx, iscmockBinary(t), "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "ISCMOCK_FIXTURES="+filepath.Join("..", "testdata", "fixtures", "bad.yaml"))
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:9: personalAccessTokens[0].accessTokenValiditySeconds") {
+		t.Errorf("serve with a bad fixture file: %v, output %q; want a failure naming file, line and field", err, out)
+	}
+}
+
+func TestBinaryValidate(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "scenarios", "*.yaml"))
+	out, err := exec.Command(iscmockBinary(t), append([]string{"validate"}, files...)...).CombinedOutput()
+	if err != nil || strings.Count(string(out), ": ok\n") != len(files) {
+		t.Errorf("validate shipped scenarios: %v\n%s", err, out)
+	}
+	bad := filepath.Join("..", "testdata", "scenarios", "bad.yaml")
+	out, err = exec.Command(iscmockBinary(t), "validate", files[0], bad, files[1]).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:6: rules[0].fault: unknown fault \"explode\"") || strings.Contains(string(out), files[1]) {
+		t.Errorf("validate with a bad file: %v\n%s\nwant a failure naming file, line and field, stopping there", err, out)
+	}
+}
+
+func TestBinaryScenario(t *testing.T) {
+	cmd := func(args ...string) {
+		base, _, _ := startBinary(t, args...)
+		req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" {
+			t.Errorf("%v: token endpoint answered %d (Retry-After %q), want the scripted 429", args, res.StatusCode, res.Header.Get("Retry-After"))
+		}
+	}
+	cmd("--scenario", filepath.Join("..", "scenarios", "token-throttled.yaml"))
+	t.Setenv("ISCMOCK_SCENARIO", filepath.Join("..", "scenarios", "token-throttled.yaml"))
+	cmd()
+}

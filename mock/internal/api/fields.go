@@ -1,0 +1,135 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/iscmock/iscmock/mock/internal/store"
+)
+
+// Readers for the fields of a token's JSON, each refusing what ISC refuses in its words.
+
+// errNotUTF8 refuses bodies JSON cannot hold; encoding/json would quietly replace the bad bytes.
+var errNotUTF8 = badRequest(codeBadContent, "The request body is not valid UTF-8.")
+
+// decodeObject reads a JSON object into its members, undecoded, so that absent and null differ
+// from a zero value. Unknown members are ignored, as ISC ignores them.
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(body) {
+		return nil, errNotUTF8
+	}
+	var f map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&f); err != nil || f == nil {
+		return nil, badRequest(codeBadContent, "The request body must be a JSON object.%s", detail(err))
+	}
+	if dec.More() {
+		return nil, badRequest(codeBadContent, "The request body has data after the JSON object.")
+	}
+	return f, nil
+}
+
+func detail(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " " + err.Error() + "."
+}
+
+func isNull(raw json.RawMessage) bool { return raw == nil || string(raw) == "null" }
+
+func parseName(raw json.RawMessage) (string, error) {
+	if isNull(raw) {
+		return "", badRequest(codeMissing, "name is required.")
+	}
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		return "", badRequest(codeBadContent, "name must be a string.")
+	}
+	if problem := store.NameProblem(name); problem != "" {
+		return "", badRequest(codeIllegal, "name %s.", problem)
+	}
+	return name, nil
+}
+
+// parseScope reads a scope list; null takes dflt, or is an error when dflt is nil.
+func parseScope(raw json.RawMessage, dflt []string) ([]string, error) {
+	if isNull(raw) && dflt != nil {
+		return dflt, nil
+	}
+	var scope []string
+	if err := json.Unmarshal(raw, &scope); err != nil || scope == nil {
+		return nil, badRequest(codeBadContent, "scope must be an array of strings.")
+	}
+	for _, s := range scope {
+		if strings.TrimSpace(s) == "" {
+			return nil, badRequest(codeIllegal, "scope must not contain empty values.")
+		}
+	}
+	return scope, nil
+}
+
+func parseValidity(raw json.RawMessage) (int, error) {
+	if isNull(raw) {
+		return store.DefaultValidity, nil
+	}
+	var n json.Number
+	// json.Number also takes a quoted number, which ISC's int32 field does not.
+	if raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
+		return 0, badRequest(codeBadContent, "accessTokenValiditySeconds must be an integer.")
+	}
+	v, err := n.Int64()
+	if err != nil {
+		return 0, badRequest(codeBadContent, "accessTokenValiditySeconds must be an integer.")
+	}
+	if v < store.MinValidity || v > store.MaxValidity {
+		return 0, badRequest(codeIllegal, "accessTokenValiditySeconds must be between %d and %d; got %d.", store.MinValidity, store.MaxValidity, v)
+	}
+	return int(v), nil
+}
+
+func parseBool(field string, raw json.RawMessage) (bool, error) {
+	if isNull(raw) {
+		return false, nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return false, badRequest(codeBadContent, "%s must be a boolean.", field)
+	}
+	return b, nil
+}
+
+// legacyExpiry is when a token expires by default, and at the latest, in beta, v3 and v2024.
+func legacyExpiry(created time.Time) time.Time { return created.AddDate(0, 6, 0) }
+
+// parseExpiration reads expirationDate. In beta, v3 and v2024 null means six months after
+// creation, and a date must fall between now and that; from v2025 on null means never (the caller
+// checks the acknowledgement) and a date must be in the future.
+func parseExpiration(v Version, raw json.RawMessage, now, created time.Time) (time.Time, error) {
+	if isNull(raw) {
+		if v.NeverExpire {
+			return time.Time{}, nil
+		}
+		return legacyExpiry(created), nil
+	}
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return time.Time{}, badRequest(codeBadContent, "expirationDate must be a date-time string such as 2026-12-31T23:59:59.999Z.")
+	}
+	t, err := time.Parse(time.RFC3339Nano, text)
+	if err != nil {
+		return time.Time{}, badRequest(codeBadContent, "expirationDate %q is not an ISO-8601 date-time such as 2026-12-31T23:59:59.999Z.", text)
+	}
+	t = truncate(t)
+	if !t.After(now) {
+		return time.Time{}, badRequest(codeIllegal, "expirationDate must be in the future; got %s.", text)
+	}
+	if !v.NeverExpire && t.After(legacyExpiry(created)) {
+		return time.Time{}, badRequest(codeIllegal, "expirationDate must be between now and 6 months from the creation date (%s); got %s.",
+			legacyExpiry(created).Format(msLayout), text)
+	}
+	return t, nil
+}
