@@ -145,10 +145,12 @@ func (s *Server) base() string {
 	return s.listener.URL
 }
 
-// Handler serves every tenant and the admin API: mount it in any http.Server or call it directly.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+// Handler is the server itself, for code that wants an http.Handler by name.
+func (s *Server) Handler() http.Handler { return s }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves every tenant and the admin API: mount the server in any http.Server or call it
+// directly. (It shadows the root Tenant's ServeHTTP, which serves the root tenant alone.)
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/tenants/")
 	if !ok {
 		s.Tenant.ServeHTTP(w, r)
