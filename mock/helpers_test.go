@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscmock/iscmock/mock"
 	"github.com/iscmock/iscmock/internal/conformance"
+	"github.com/iscmock/iscmock/mock"
 )
 
 // The test tenant: an org admin, an end user with four tokens of every kind, and an auditor: an

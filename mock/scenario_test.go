@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/iscmock/iscmock/mock"
 	"github.com/iscmock/iscmock/internal/conformance"
+	"github.com/iscmock/iscmock/mock"
 )
 
 // retrier retries as ISC's SDKs are set up to: after a 429 it waits Retry-After, after a 5xx or a
