@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/iscmock/iscmock/mock/internal/ui"
 )
 
 // The admin API gives a test driving the mock over HTTP what a Go test has: reset, the clock,
@@ -41,6 +43,8 @@ var adminTable = []adminRoute{
 	{name: "fixtures.seed", method: http.MethodPost, path: "/fixtures", handle: adminSeed},
 	{name: "tokens.mint", method: http.MethodPost, path: "/tokens", handle: adminMint},
 	{name: "requests", method: http.MethodGet, path: "/requests", handle: adminRequests},
+	{name: "identities", method: http.MethodGet, path: "/identities", handle: adminIdentities},
+	{name: "pats", method: http.MethodGet, path: "/pats", handle: adminPATs},
 	{name: "requests.clear", method: http.MethodDelete, path: "/requests", handle: adminClearRequests},
 	{name: "tenants", method: http.MethodGet, path: "/tenants", root: true, handle: adminTenants},
 	{name: "tenants.drop", method: http.MethodDelete, path: "/tenants/{name}", root: true, handle: adminDropTenant},
@@ -55,6 +59,8 @@ type adminError struct {
 }
 
 func (e *adminError) Error() string { return e.message }
+
+var errAdminOff = adminFail(http.StatusNotFound, "the admin API is off (--no-admin); only /__admin/health answers")
 
 func adminFail(status int, format string, args ...any) *adminError {
 	return &adminError{status: status, message: fmt.Sprintf(format, args...)}
@@ -76,6 +82,8 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	for _, route := range adminTable {
 		r.Handle("/__admin"+route.path, adminHandler(route)).Methods(route.method)
 	}
+	r.Handle("/__admin/ui", http.HandlerFunc(serveUI))
+	r.PathPrefix("/__admin/ui/").Handler(http.HandlerFunc(serveUI))
 	r.NotFoundHandler = http.HandlerFunc(adminNotFound)
 	r.MethodNotAllowedHandler = r.NotFoundHandler
 	return r
@@ -111,7 +119,7 @@ func adminHandler(route adminRoute) http.Handler {
 		switch {
 		case route.open:
 		case cfg.noAdmin:
-			err = adminFail(http.StatusNotFound, "the admin API is off (--no-admin); only /__admin/health answers")
+			err = errAdminOff
 		case cfg.adminToken != "" && !adminAuthorized(r, cfg.adminToken):
 			err = adminFail(http.StatusUnauthorized, "admin token required: send Authorization: Bearer <the --admin-token value>")
 		}
@@ -122,6 +130,25 @@ func adminHandler(route adminRoute) http.Handler {
 		}
 		writeAdmin(w, cfg.logger, r, route.name, status, body, err)
 	})
+}
+
+// serveUI serves the dashboard's files. They hold no data, so they need no admin token: the page
+// asks for it and sends it with every admin call. Without the admin API there is no dashboard.
+func serveUI(w http.ResponseWriter, r *http.Request) {
+	t := tenantOf(r)
+	if t.server.cfg.noAdmin {
+		writeAdmin(w, t.server.cfg.logger, r, "ui", 0, nil, errAdminOff)
+		return
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, "/__admin/ui/")
+	if !ok { // relative, so that a tenant's page stays under its prefix
+		w.Header().Set("Location", "ui/")
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	if strings.Contains(name, "/") || !ui.Serve(w, r, name) {
+		adminNotFound(w, r)
+	}
 }
 
 func adminAuthorized(r *http.Request, token string) bool {
@@ -143,6 +170,13 @@ func writeAdmin(w http.ResponseWriter, log interface{ Info(string, ...any) }, r 
 	}
 	log.Info("admin", "method", r.Method, "path", r.URL.Path, "route", route, "status", status)
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if h, ok := body.(withHeaders); ok {
+		for k, v := range h.header {
+			w.Header()[k] = v
+		}
+		body = h.body
+	}
 	if body == nil {
 		w.WriteHeader(status)
 		return
@@ -287,19 +321,23 @@ func adminMint(t *Tenant, r *http.Request) (int, any, error) {
 	return http.StatusOK, map[string]any{"access_token": token, "expires_in": expiresIn}, nil
 }
 
-func adminRequests(t *Tenant, r *http.Request) (int, any, error) {
-	return http.StatusOK, t.Requests(r.URL.Query()["operation"]...), nil
-}
-
 func adminClearRequests(t *Tenant, _ *http.Request) (int, any, error) {
 	t.ClearRequests()
 	return http.StatusNoContent, nil, nil
 }
 
+// adminTenants lists the tenants by name, each with how many API requests it has had.
 func adminTenants(t *Tenant, _ *http.Request) (int, any, error) {
-	out := []map[string]string{}
+	type tenantJSON struct {
+		Name     string `json:"name"`
+		Requests uint64 `json:"requests"`
+	}
+	out := []tenantJSON{}
 	for _, n := range t.server.Tenants() {
-		out = append(out, map[string]string{"name": n})
+		if tt, ok := t.server.tenant(n); ok {
+			last, _ := tt.journal.Seqs()
+			out = append(out, tenantJSON{Name: n, Requests: last})
+		}
 	}
 	return http.StatusOK, out, nil
 }

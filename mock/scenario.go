@@ -83,10 +83,12 @@ type RuleStats struct {
 	Fired   int    `json:"fired"`
 }
 
-// ScenarioStats is the running scenario's name and its rules' counts.
+// ScenarioStats is the running scenario's name, its rules' counts and, when it sets one, the
+// rate limiter's current window.
 type ScenarioStats struct {
-	Name  string      `json:"name"`
-	Rules []RuleStats `json:"rules"`
+	Name      string          `json:"name"`
+	Rules     []RuleStats     `json:"rules"`
+	RateLimit *RateLimitStats `json:"rateLimit,omitempty"`
 }
 
 // ParseScenario reads a scenario document, YAML or JSON. Errors name the field and its line; name

@@ -211,6 +211,14 @@ func (s *Server) Tenants() []string {
 	return names
 }
 
+// tenant returns the tenant of that name if it has been made, never making one.
+func (s *Server) tenant(name string) (*Tenant, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[name]
+	return t, ok
+}
+
 // DropTenant forgets a tenant and all its state; it reports whether there was one. A later request
 // to its URL makes it anew.
 func (s *Server) DropTenant(name string) bool {

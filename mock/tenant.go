@@ -171,30 +171,44 @@ func (t *Tenant) ScenarioStats() (stats ScenarioStats, ok bool) {
 	for _, r := range rules {
 		stats.Rules = append(stats.Rules, RuleStats{Name: r.Name, Matched: r.Matched, Fired: r.Fired})
 	}
+	stats.RateLimit = t.rateLimitStats()
 	return stats, ok
 }
 
 // RecordedRequest is one API request in the tenant's journal.
 type RecordedRequest struct {
+	// Seq numbers the tenant's requests from 1; it is never reused, not even after Reset.
+	Seq        uint64    `json:"seq"`
 	Time       time.Time `json:"time"` // on the tenant's clock
 	Method     string    `json:"method"`
 	Path       string    `json:"path"`
+	Query      string    `json:"query"`     // the raw query (client_secret masked), at most 1 KiB
 	Operation  string    `json:"operation"` // the spec's operationId, "token", or "" for unknown routes
-	Status     int       `json:"status"`
+	Status     int       `json:"status"`    // 0 when a fault dropped the connection before an answer
 	IdentityID string    `json:"identityId"`
 	ClientID   string    `json:"clientId"`
-	Rule       string    `json:"rule"` // the scenario rule that acted ("rateLimit" for the limiter), or ""
+	Rule       string    `json:"rule"`      // the scenario rule that acted ("rateLimit" for the limiter), or ""
+	RequestID  string    `json:"requestId"` // the answer's SLPT-Request-ID
+	// Duration is how long the answer took, in real time (scripted delays included); the admin
+	// API shows it as durationMs.
+	Duration time.Duration `json:"-"`
 }
 
 // Requests returns the journal, oldest first: the last WithJournalSize API requests (admin calls
 // are not recorded). With operations, only requests for those.
 func (t *Tenant) Requests(operations ...string) []RecordedRequest {
+	return t.requests(0, operations)
+}
+
+// requests returns the journal's requests after seq, for operations if any are given.
+func (t *Tenant) requests(after uint64, operations []string) []RecordedRequest {
 	out := []RecordedRequest{}
 	for _, e := range t.journal.Entries(func(e journal.Entry) bool {
-		return len(operations) == 0 || containsOperation(operations, e.Operation)
+		return e.Seq > after && (len(operations) == 0 || containsOperation(operations, e.Operation))
 	}) {
-		out = append(out, RecordedRequest{Time: e.Time, Method: e.Method, Path: e.Path, Operation: e.Operation,
-			Status: e.Status, IdentityID: e.IdentityID, ClientID: e.ClientID, Rule: e.Rule})
+		out = append(out, RecordedRequest{Seq: e.Seq, Time: e.Time, Method: e.Method, Path: e.Path, Query: e.Query,
+			Operation: e.Operation, Status: e.Status, IdentityID: e.IdentityID, ClientID: e.ClientID, Rule: e.Rule,
+			RequestID: e.RequestID, Duration: e.Duration})
 	}
 	return out
 }

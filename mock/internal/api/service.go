@@ -138,8 +138,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) 
 			s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", ex.operation,
 				"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
 		}
-		s.Journal.Record(journal.Entry{Time: s.Now().UTC(), Method: r.Method, Path: ex.path, Operation: ex.operation,
-			Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule})
+		s.Journal.Record(journal.Entry{Time: s.Now().UTC(), Method: r.Method, Path: ex.path, Query: journalQuery(r.URL.RawQuery),
+			Operation: ex.operation, Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule,
+			RequestID: ex.requestID, Duration: time.Since(start)})
 		if v == http.ErrAbortHandler {
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
 		}

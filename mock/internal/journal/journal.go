@@ -9,14 +9,18 @@ import (
 
 // Entry is one request as the journal records it.
 type Entry struct {
+	Seq        uint64 // numbers the tenant's requests from 1; never reused, even after Clear
 	Time       time.Time
 	Method     string
 	Path       string
+	Query      string // the raw query, secrets masked
 	Operation  string
 	Status     int
 	IdentityID string
 	ClientID   string
 	Rule       string // the scenario rule (or "rateLimit") that acted, if any
+	RequestID  string // the SLPT-Request-ID the answer carried
+	Duration   time.Duration
 }
 
 // Ring holds the last size entries. It grows to size as entries come, so an idle tenant costs
@@ -25,22 +29,27 @@ type Ring struct {
 	mu      sync.Mutex
 	size    int
 	entries []Entry
-	next    int  // where the next entry goes once the ring is full
-	full    bool // len(entries) == size and the oldest is at next
+	next    int    // where the next entry goes once the ring is full
+	full    bool   // len(entries) == size and the oldest is at next
+	seq     uint64 // the last entry's Seq
+	gone    uint64 // entries up to this Seq were dropped or cleared
 }
 
 // New returns a ring of size entries (at least one).
 func New(size int) *Ring { return &Ring{size: max(size, 1)} }
 
-// Record adds an entry, dropping the oldest when the ring is full.
+// Record adds an entry, numbering it and dropping the oldest when the ring is full.
 func (r *Ring) Record(e Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.seq++
+	e.Seq = r.seq
 	if !r.full {
 		r.entries = append(r.entries, e)
 		r.full = len(r.entries) == r.size
 		return
 	}
+	r.gone = r.entries[r.next].Seq
 	r.entries[r.next] = e
 	r.next = (r.next + 1) % r.size
 }
@@ -62,9 +71,18 @@ func (r *Ring) Entries(keep func(Entry) bool) []Entry {
 	return out
 }
 
-// Clear empties the ring.
+// Seqs reports the Seq of the last entry recorded (how many there have been) and the Seq up to
+// which entries are no longer held, so a reader polling for new entries can tell which of those it
+// has seen were dropped or cleared.
+func (r *Ring) Seqs() (last, gone uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq, r.gone
+}
+
+// Clear empties the ring; numbering goes on.
 func (r *Ring) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.entries, r.next, r.full = nil, 0, false
+	r.entries, r.next, r.full, r.gone = nil, 0, false, r.seq
 }

@@ -32,12 +32,18 @@ func TestRing(t *testing.T) {
 	if got := paths(r.Entries(func(e Entry) bool { return e.Path != "6" })); !cmp.Equal(got, []string{"5", "7"}) {
 		t.Errorf("filtered: %v", got)
 	}
+	if last, gone := r.Seqs(); last != 7 || gone != 4 {
+		t.Errorf("Seqs() = %d, %d after seven entries in a ring of three, want 7, 4", last, gone)
+	}
 	r.Clear()
 	if got := r.Entries(nil); len(got) != 0 {
 		t.Errorf("after Clear: %v", got)
 	}
+	if last, gone := r.Seqs(); last != 7 || gone != 7 {
+		t.Errorf("Seqs() = %d, %d after Clear, want 7, 7", last, gone)
+	}
 	r.Record(Entry{Path: "8"})
-	if got := paths(r.Entries(nil)); !cmp.Equal(got, []string{"8"}) {
-		t.Errorf("after Clear and one more: %v", got)
+	if got := r.Entries(nil); len(got) != 1 || got[0].Path != "8" || got[0].Seq != 8 {
+		t.Errorf("after Clear and one more: %+v, want path 8 numbered 8 (numbering goes on)", got)
 	}
 }

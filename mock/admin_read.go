@@ -1,0 +1,150 @@
+package mock
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/iscmock/iscmock/mock/internal/api"
+	"github.com/iscmock/iscmock/mock/internal/store"
+)
+
+// Read endpoints of the admin API that show a tenant's state as the dashboard does: identities
+// with their token counts, tokens (never secrets) selected as the list operation selects them,
+// and the journal read incrementally.
+
+// withHeaders is an admin answer with headers of its own.
+type withHeaders struct {
+	header http.Header
+	body   any
+}
+
+// requestJSON is a journal entry as the admin API shows it.
+type requestJSON struct {
+	RecordedRequest
+	DurationMS float64 `json:"durationMs"`
+}
+
+// adminRequests lists the journal, oldest first, with ?operation= (repeatable) and ?after=SEQ for
+// the requests after one already seen. Iscmock-Journal-Last is the last request's seq;
+// Iscmock-Journal-Gone the seq up to which requests were dropped from the ring or cleared.
+func adminRequests(t *Tenant, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	var after uint64
+	if s := q.Get("after"); s != "" {
+		var err error
+		if after, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return 0, nil, adminFail(http.StatusBadRequest, "after: %q is not a request's seq (a whole number)", s)
+		}
+	}
+	last, gone := t.journal.Seqs() // before reading, so a poller never skips what comes meanwhile
+	out := []requestJSON{}
+	for _, rr := range t.requests(after, q["operation"]) {
+		out = append(out, requestJSON{rr, float64(rr.Duration.Microseconds()) / 1000})
+	}
+	h := http.Header{}
+	h.Set("Iscmock-Journal-Last", strconv.FormatUint(max(last, lastSeq(out)), 10))
+	h.Set("Iscmock-Journal-Gone", strconv.FormatUint(gone, 10))
+	return http.StatusOK, withHeaders{h, out}, nil
+}
+
+func lastSeq(rs []requestJSON) uint64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	return rs[len(rs)-1].Seq
+}
+
+type identityJSON struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	UserName   string   `json:"userName"`
+	UserLevels []string `json:"userLevels"`
+	Rights     []string `json:"rights"`
+	// Tokens counts the unmanaged tokens, those TokenLimit bounds; ManagedTokens the others.
+	Tokens        int `json:"tokens"`
+	ManagedTokens int `json:"managedTokens"`
+	TokenLimit    int `json:"tokenLimit"` // 0: no limit
+}
+
+// adminIdentities lists the identities, ordered by id, each with its token counts.
+func adminIdentities(t *Tenant, _ *http.Request) (int, any, error) {
+	unmanaged, managed := map[string]int{}, map[string]int{}
+	for _, p := range t.db.List(store.Query{}) {
+		if p.Managed {
+			managed[p.OwnerID]++
+		} else {
+			unmanaged[p.OwnerID]++
+		}
+	}
+	out := []identityJSON{}
+	for _, i := range t.db.Identities() {
+		out = append(out, identityJSON{ID: i.ID, Name: i.Name, UserName: i.UserName, UserLevels: nonNil(i.UserLevels),
+			Rights: nonNil(i.Rights), Tokens: unmanaged[i.ID], ManagedTokens: managed[i.ID], TokenLimit: t.server.cfg.maxTokens})
+	}
+	return http.StatusOK, out, nil
+}
+
+type patJSON struct {
+	ID                         string     `json:"id"`
+	Name                       string     `json:"name"`
+	Owner                      string     `json:"owner"`
+	Scope                      []string   `json:"scope"`
+	AccessTokenValiditySeconds int        `json:"accessTokenValiditySeconds"`
+	Created                    time.Time  `json:"created"`
+	LastUsed                   *time.Time `json:"lastUsed"`
+	ExpirationDate             *time.Time `json:"expirationDate"`
+	UserAwareTokenNeverExpires bool       `json:"userAwareTokenNeverExpires"`
+	Managed                    bool       `json:"managed"`
+}
+
+// Bounds on what one GET /__admin/pats lists.
+const (
+	defaultPATLimit = 1000
+	maxPATLimit     = 10000
+)
+
+// adminPATs lists tokens, oldest first and without secrets: ?owner=ID for one identity's,
+// ?filters= on lastUsed in the list operation's grammar, ?limit=N (default 1000, at most 10000).
+func adminPATs(t *Tenant, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	query := store.Query{Owner: q.Get("owner")}
+	if text := q.Get("filters"); text != "" {
+		set, err := api.LastUsedFilter(text)
+		if err != nil {
+			var e *api.Error
+			if errors.As(err, &e) {
+				return 0, nil, adminFail(http.StatusBadRequest, "%s", e.Text)
+			}
+			return 0, nil, err
+		}
+		query.LastUsed = &set
+	}
+	limit := defaultPATLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPATLimit {
+			return 0, nil, adminFail(http.StatusBadRequest, "limit: %q is not a number from 1 to %d", s, maxPATLimit)
+		}
+		limit = n
+	}
+	out := []patJSON{}
+	for _, p := range t.db.List(query) {
+		if len(out) == limit {
+			break
+		}
+		v := fromStorePAT(p)
+		out = append(out, patJSON{ID: v.ID, Name: v.Name, Owner: v.Owner, Scope: v.Scope,
+			AccessTokenValiditySeconds: v.AccessTokenValiditySeconds, Created: v.Created.UTC(), LastUsed: v.LastUsed,
+			ExpirationDate: v.ExpirationDate, UserAwareTokenNeverExpires: v.UserAwareTokenNeverExpires, Managed: v.Managed})
+	}
+	return http.StatusOK, out, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

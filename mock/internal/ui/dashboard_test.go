@@ -1,0 +1,241 @@
+package ui_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/iscmock/iscmock/mock"
+)
+
+// The embedded default tenant's org admin, and the clock every test starts at.
+const aliceID = "2c9180867b50d088017b554662fb281e"
+
+var start = time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
+
+// call makes an API request with a bearer token for the identity (none for ""), and returns the
+// answer's status and request id.
+func call(t *testing.T, tenant *mock.Tenant, identity, method, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, tenant.URL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if identity != "" {
+		tok, err := tenant.AccessToken(identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("SLPT-Request-ID")
+}
+
+// liveWithin is how soon a request must show in the timeline.
+const liveWithin = time.Second
+
+func TestTrafficShowsEachRequestWithinASecond(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start))
+	job, err := srv.OpenTenant("job-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, srv.Tenant, aliceID, http.MethodGet, "/v3/personal-access-tokens") // the root's: not job-1's
+	p := openPage(t, job.URL()+"/__admin/ui/")
+	p.live()
+	if got := p.text("#tenant-label"); got != "tenant job-1" {
+		t.Errorf("tenant label %q", got)
+	}
+
+	status, requestID := call(t, job, aliceID, http.MethodGet, "/v3/personal-access-tokens?owner-id=me")
+	if status != http.StatusOK {
+		t.Fatalf("list: %d", status)
+	}
+	took := p.waitFor(liveWithin, "the list call is in the timeline",
+		`[...document.querySelectorAll('#traffic-table tbody td.path')].some(td => td.textContent === '/tenants/job-1/v3/personal-access-tokens?owner-id=me')`)
+	t.Logf("the request showed %v after it was answered", took)
+	if n := p.count("#traffic-table tbody tr"); n != 1 {
+		t.Errorf("%d rows, want 1: the root tenant's request is not job-1's", n)
+	}
+	row := p.text("#traffic-table tbody tr")
+	for _, want := range []string{"GET", "listPersonalAccessTokens", "200", "Alice Admin"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("row %q lacks %q", row, want)
+		}
+	}
+
+	call(t, job, "", http.MethodGet, "/v3/no-such-thing")
+	p.waitFor(liveWithin, "the 404 is in the timeline", `document.querySelectorAll('#traffic-table tbody tr').length === 2`)
+	p.choose("#f-status", "4")
+	if n, path := p.count("#traffic-table tbody tr"), p.text("#traffic-table tbody td.path"); n != 1 || path != "/tenants/job-1/v3/no-such-thing" {
+		t.Errorf("filtered on 4xx: %d rows, first %q; want only the 404", n, path)
+	}
+	p.choose("#f-status", "*")
+
+	// The full entry opens from the keyboard.
+	p.run(chromedp.Focus(chromedp.CSS(`#traffic-table tbody tr[data-seq="1"] button`)), chromedp.KeyEvent("\r"))
+	p.waitFor(2*time.Second, "the entry dialog is open", `document.getElementById('entry-dialog').open`)
+	if got := p.text("#entry-fields"); !strings.Contains(got, requestID) || !strings.Contains(got, "owner-id=me") {
+		t.Errorf("entry %q lacks the request id %s or the query", got, requestID)
+	}
+}
+
+func TestScenarioLoadedInTheDashboardFires(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start))
+	p := openPage(t, srv.URL()+"/__admin/ui/#scenario")
+	p.live()
+	p.waitFor(2*time.Second, "no scenario is shown", `document.getElementById('sc-status').textContent.startsWith('No scenario')`)
+
+	p.run(chromedp.SetValue(chromedp.CSS("#sc-text"), "rules:\n  - name: x\n    match: {operation: listEverything}\n"),
+		chromedp.Click(chromedp.CSS(`#sc-form button[type="submit"]`)))
+	p.waitFor(2*time.Second, "the scenario's problems are listed",
+		`document.getElementById('sc-result').textContent.includes('rules[0].match.operation: unknown operation "listEverything"')`)
+
+	scenario := "name: flaky\nrules:\n  - name: fail-next-list\n    match: {operation: listPersonalAccessTokens}\n    when: {calls: [1]}\n    respond: {status: 503}\n"
+	p.run(chromedp.SetValue(chromedp.CSS("#sc-text"), scenario), chromedp.Click(chromedp.CSS(`#sc-form button[type="submit"]`)))
+	p.waitFor(2*time.Second, "the rule is listed with no match yet", `document.querySelector('#sc-rules tr[data-rule="fail-next-list"] .matched')?.textContent === '0'`)
+	if got := p.text("#sc-status"); got != "Running: flaky" {
+		t.Errorf("status %q", got)
+	}
+
+	if status, _ := call(t, srv.Tenant, aliceID, http.MethodGet, "/v3/personal-access-tokens"); status != http.StatusServiceUnavailable {
+		t.Fatalf("the next list answered %d, want the rule's 503", status)
+	}
+	p.waitFor(2*liveWithin, "the rule's counters moved",
+		`document.querySelector('#sc-rules tr[data-rule="fail-next-list"] .fired')?.textContent === '1' &&
+		 document.querySelector('#sc-rules tr[data-rule="fail-next-list"] .matched')?.textContent === '1'`)
+	if st, ok := srv.ScenarioStats(); !ok || st.Rules[0].Fired != 1 {
+		t.Errorf("server's stats %+v", st)
+	}
+
+	p.run(chromedp.Click(chromedp.CSS("#sc-clear")))
+	p.waitFor(2*time.Second, "the scenario is cleared", `document.getElementById('sc-status').textContent.startsWith('No scenario')`)
+	if _, ok := srv.ScenarioStats(); ok {
+		t.Error("the scenario still runs after Clear scenario")
+	}
+}
+
+func TestAdvancingTheClockChangesNotUsedSince(t *testing.T) {
+	// The default tenant's "Audit export" was last used on 2026-11-20, three days before start.
+	srv := mock.NewServer(t, mock.WithClock(start))
+	p := openPage(t, srv.URL()+"/__admin/ui/#state")
+	p.live()
+	p.waitFor(2*time.Second, "the tokens are listed", `document.querySelectorAll('#pats-table tbody tr').length > 0`)
+	p.choose("#p-used", "since")
+	p.choose("#p-since", "7d")
+	audit := `[...document.querySelectorAll('#pats-table tbody tr')].some(tr => tr.cells[0].textContent === 'Audit export')`
+	p.waitFor(2*time.Second, "the list follows the filter", `document.getElementById('pats-table').dataset.filter.startsWith('lastUsed isnull or lastUsed le 2026-11-16')`)
+	if !eval[bool](p, `[...document.querySelectorAll('#pats-table tbody tr')].some(tr => tr.cells[0].textContent === 'Local development')`) {
+		t.Error(`"Local development", last used in April, is not listed as not used in the last 7 days`)
+	}
+	if eval[bool](p, audit) {
+		t.Fatal(`"Audit export", used three days ago, is listed as not used in the last 7 days`)
+	}
+
+	p.show("control")
+	p.run(chromedp.Click(chromedp.CSS(`button[data-advance="168h"]`)))
+	p.waitFor(2*time.Second, "the clock moved a week", `document.getElementById('ctl-now').textContent.startsWith('2026-11-30')`)
+	p.show("state")
+	p.waitFor(2*liveWithin, `"Audit export" is now not used in the last 7 days`, audit)
+	if got := srv.Clock().Now(); got.Before(start.Add(7 * 24 * time.Hour)) {
+		t.Errorf("server clock %v, want a week after %v", got, start)
+	}
+}
+
+func TestAdminTokenIsRequired(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start), mock.WithAdminToken("s3cret"))
+	p := openPage(t, srv.URL()+"/__admin/ui/")
+	p.waitFor(5*time.Second, "the token is asked for", `!document.getElementById('auth').hidden`)
+	if got := p.text("#clock-now"); got != "…" {
+		t.Errorf("clock %q shown without the token", got)
+	}
+	if n := p.count(".view:not([hidden])"); n != 0 {
+		t.Errorf("%d views shown without the token", n)
+	}
+
+	p.run(chromedp.SendKeys(chromedp.CSS("#auth-token"), "wrong\r"))
+	p.waitFor(5*time.Second, "the wrong token is refused", `document.getElementById('auth-error').textContent.includes('refused')`)
+
+	p.run(chromedp.SendKeys(chromedp.CSS("#auth-token"), "s3cret\r"))
+	p.live()
+	p.waitFor(2*time.Second, "the clock shows", `document.getElementById('clock-now').textContent.startsWith('2026-11-23')`)
+	call(t, srv.Tenant, aliceID, http.MethodGet, "/v3/personal-access-tokens")
+	p.waitFor(2*liveWithin, "traffic shows with the token", `document.querySelectorAll('#traffic-table tbody tr').length === 1`)
+}
+
+func TestInjectedMarkupStaysText(t *testing.T) {
+	const name = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>`
+	srv := mock.NewServer(t, mock.WithClock(start))
+	if err := srv.Seed(mock.Fixtures{PersonalAccessTokens: []mock.PAT{
+		{ID: "b0000000000000000000000000000001", Secret: "s", Name: name, Owner: aliceID},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	call(t, srv.Tenant, "", http.MethodGet, "/v3/"+name)
+
+	p := openPage(t, srv.URL()+"/__admin/ui/#state")
+	p.live()
+	p.waitFor(2*time.Second, "the token is listed with its name as text",
+		fmt.Sprintf(`[...document.querySelectorAll('#pats-table tbody td')].some(td => td.textContent === %q)`, name))
+	p.show("traffic")
+	p.waitFor(2*time.Second, "the path is listed as text",
+		fmt.Sprintf(`[...document.querySelectorAll('#traffic-table tbody td.path')].some(td => td.textContent === %q)`, "/v3/"+name))
+	if pwned := eval[any](p, `window.pwned`); pwned != nil {
+		t.Errorf("injected markup ran: window.pwned = %v", pwned)
+	}
+	if n := p.count("main img, main script, #entry-dialog img"); n != 0 {
+		t.Errorf("%d img or script elements made from request data", n)
+	}
+}
+
+// TestReadmeScreenshot writes the README's picture of the traffic view:
+//
+//	ISCMOCK_UI_SCREENSHOT=$PWD/docs/dashboard-traffic.png go test ./mock/internal/ui -run TestReadmeScreenshot
+func TestReadmeScreenshot(t *testing.T) {
+	out := os.Getenv("ISCMOCK_UI_SCREENSHOT")
+	if out == "" {
+		t.Skip("set ISCMOCK_UI_SCREENSHOT to a PNG path to write the README's screenshot")
+	}
+	srv := mock.NewServer(t, mock.WithClock(start), mock.WithSeed(1), mock.WithScenario(mock.Scenario{Name: "demo", Rules: []mock.Rule{
+		{Name: "throttle-second-list", Match: mock.RuleMatch{Operation: "listPersonalAccessTokens"}, When: mock.When{Calls: []int{2}},
+			Respond: &mock.Response{Status: http.StatusTooManyRequests}},
+		{Name: "create-fails-once", Match: mock.RuleMatch{Operation: "createPersonalAccessToken"}, When: mock.When{Calls: []int{1}},
+			Respond: &mock.Response{Status: http.StatusInternalServerError}},
+	}}))
+	const bob = "2c9180867b50d088017b554662fb282f"
+	for _, c := range []struct{ who, method, path string }{
+		{aliceID, http.MethodGet, "/v3/personal-access-tokens?owner-id=me"},
+		{aliceID, http.MethodGet, "/v3/personal-access-tokens?owner-id=me"},
+		{aliceID, http.MethodGet, "/v3/personal-access-tokens?owner-id=me&filters=lastUsed%20isnull"},
+		{aliceID, http.MethodPost, "/v2025/personal-access-tokens"},
+		{bob, http.MethodGet, "/beta/personal-access-tokens"},
+		{bob, http.MethodDelete, "/v2025/personal-access-tokens/df62b48a82ed3316936f80dfe4c19211"},
+		{"", http.MethodGet, "/v3/personal-access-tokens"},
+	} {
+		call(t, srv.Tenant, c.who, c.method, c.path)
+	}
+	p := openPage(t, srv.URL()+"/__admin/ui/")
+	p.live()
+	p.waitFor(2*time.Second, "the traffic is listed", `document.querySelectorAll('#traffic-table tbody tr').length === 7`)
+	p.run(chromedp.EmulateViewport(1280, 560))
+	png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d bytes)", out, len(png))
+}

@@ -1,0 +1,605 @@
+// iscmock dashboard: a client of the tenant's admin API, nothing more. Every value from the server
+// reaches the page as text (textContent, or strings given to append), never as HTML.
+
+const uiPath = location.pathname;
+const adminBase = uiPath.slice(0, uiPath.lastIndexOf('/__admin/ui/')) + '/__admin';
+const tenantName = decodeURIComponent((adminBase.match(/^\/tenants\/([^/]+)\/__admin$/) || [])[1] || '');
+const isRoot = tenantName === '';
+
+const TOKEN_KEY = 'iscmock.adminToken';
+const TRAFFIC_EVERY = 400; // ms between journal polls: a request shows within a second
+const MAX_ROWS = 2000; // the timeline keeps at most this many requests
+
+const $ = (id) => document.getElementById(id);
+
+// el builds an element; string children become text nodes, so nothing is parsed as HTML.
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c !== undefined && c !== null && c !== false) e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY) || '',
+  needToken: false,
+  now: null, // the mock clock, as last read
+  nowReadAt: 0, // performance.now() when it was read
+  identities: [],
+  identityNames: new Map(),
+  rows: [], // journal entries, newest first
+  lastSeq: 0,
+  trafficDirty: true,
+};
+
+class APIError extends Error {
+  constructor(status, body) {
+    const problems = body && Array.isArray(body.problems) ? body.problems : [];
+    super((body && body.error) || `HTTP ${status}`);
+    this.status = status;
+    this.problems = problems;
+  }
+}
+
+// api calls the admin API with the admin token, if one was given.
+async function api(method, path, body) {
+  const headers = {};
+  if (state.token) headers.Authorization = 'Bearer ' + state.token;
+  let payload;
+  if (body !== undefined) {
+    payload = typeof body === 'string' ? body : JSON.stringify(body);
+    headers['Content-Type'] = typeof body === 'string' ? 'application/yaml' : 'application/json';
+  }
+  const res = await fetch(adminBase + path, { method, headers, body: payload, cache: 'no-store', credentials: 'omit' });
+  if (res.status === 401) {
+    askForToken(state.token ? 'That token was refused.' : '');
+    throw new APIError(401, { error: 'admin token required' });
+  }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) throw new APIError(res.status, data);
+  return { res, data };
+}
+
+// ---- messages, token ----
+
+function showMessage(text) {
+  const m = $('message');
+  m.textContent = text;
+  m.hidden = !text;
+}
+
+function askForToken(error) {
+  state.needToken = true;
+  $('auth').hidden = false;
+  for (const v of document.querySelectorAll('.view')) v.hidden = true;
+  $('auth-error').textContent = error;
+  $('auth-error').hidden = !error;
+  setLive('waiting for the admin token');
+  if (document.activeElement !== $('auth-token')) $('auth-token').focus();
+}
+
+$('auth-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  state.token = $('auth-token').value.trim();
+  sessionStorage.setItem(TOKEN_KEY, state.token);
+  $('auth-token').value = '';
+  state.needToken = false;
+  $('auth').hidden = true;
+  showView();
+  poll(true);
+});
+
+function setLive(text) { $('live').textContent = text; }
+
+// ---- time ----
+
+// mockNow is the mock clock now: as last read, plus the real time since.
+function mockNow() {
+  if (!state.now) return null;
+  return new Date(state.now.getTime() + (performance.now() - state.nowReadAt));
+}
+
+const iso = (d) => d.toISOString().replace('T', ' ');
+const clockText = (d) => iso(d).replace(/\.\d+Z$/, 'Z');
+const timeOfDay = (d) => d.toISOString().slice(11, 23);
+
+// parseDuration reads Go-style durations (90s, 1h30m, 25h) and days (30d).
+function parseDuration(s) {
+  const text = s.trim();
+  const re = /(-?\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
+  let total = 0;
+  let m;
+  let end = 0;
+  while ((m = re.exec(text)) !== null) {
+    total += parseFloat(m[1]) * unit[m[2]];
+    end = re.lastIndex;
+  }
+  if (!text || end !== text.length) return null;
+  return total;
+}
+
+// goDuration writes milliseconds as the admin API's durations (whole hours for days).
+function goDuration(ms) {
+  return `${Math.round(ms / 1000)}s`;
+}
+
+// ago says how long before now then was, in its two largest units: "3d 4h ago", "in 5m 2s".
+function ago(then, now) {
+  const diff = Math.round((now - then) / 1000);
+  let s = Math.abs(diff);
+  const units = [[86400, 'd'], [3600, 'h'], [60, 'm'], [1, 's']];
+  const found = units.findIndex(([n]) => s >= n);
+  const i = found === -1 ? units.length - 1 : found;
+  const [n1, u1] = units[i];
+  let text = `${Math.floor(s / n1)}${u1}`;
+  if (i + 1 < units.length) {
+    s %= n1;
+    const [n2, u2] = units[i + 1];
+    text += ` ${Math.floor(s / n2)}${u2}`;
+  }
+  return diff < 0 ? `in ${text}` : `${text} ago`;
+}
+
+// ---- views ----
+
+const views = isRoot ? ['traffic', 'state', 'scenario', 'control', 'tenants'] : ['traffic', 'state', 'scenario', 'control'];
+const currentView = () => (views.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'traffic');
+
+function showView() {
+  const v = currentView();
+  for (const a of document.querySelectorAll('nav a[data-view]')) {
+    if (a.dataset.view === v) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (state.needToken) return;
+  for (const s of document.querySelectorAll('.view')) s.hidden = s.dataset.view !== v;
+}
+
+window.addEventListener('hashchange', () => {
+  showView();
+  poll(true);
+  $('main').focus({ preventScroll: true });
+});
+
+// ---- traffic ----
+
+function statusInfo(e) {
+  const s = e.status;
+  if (s === 0) return { cls: 's-fault', symbol: '⌁', word: 'no answer' };
+  if (s < 300) return { cls: 's-ok', symbol: '✓', word: 'ok' };
+  if (s < 400) return { cls: 's-ok', symbol: '↪', word: 'redirect' };
+  if (s === 429) return { cls: 's-warn', symbol: '⏳', word: 'throttled' };
+  if (s < 500) return { cls: 's-warn', symbol: '!', word: 'client error' };
+  return { cls: 's-err', symbol: '✕', word: 'server error' };
+}
+
+function statusBadge(e) {
+  const info = statusInfo(e);
+  return el('span', { class: `badge ${info.cls}`, title: info.word },
+    el('span', { 'aria-hidden': 'true' }, info.symbol + ' '),
+    e.status === 0 ? 'none' : String(e.status),
+    el('span', { class: 'sr-only' }, ' ' + info.word));
+}
+
+const identityLabel = (id) => (id ? state.identityNames.get(id) || id : '');
+
+function keep(e) {
+  const op = $('f-operation').value;
+  const st = $('f-status').value;
+  const who = $('f-identity').value;
+  if (op !== '*' && e.operation !== op) return false;
+  if (who !== '*' && e.identityId !== who) return false;
+  if (st === 'rule') return e.rule !== '';
+  if (st === '0') return e.status === 0;
+  if (st !== '*') return Math.floor(e.status / 100) === Number(st);
+  return true;
+}
+
+function trafficRow(e, fresh) {
+  const open = () => openEntry(e);
+  const path = e.query ? `${e.path}?${e.query}` : e.path;
+  return el('tr', { 'data-seq': e.seq, class: fresh ? 'fresh' : undefined, onclick: open },
+    el('td', { class: 'nowrap' }, el('button', { type: 'button', class: 'linkish mono', title: iso(new Date(e.time)), 'aria-label': `Request ${e.seq} at ${iso(new Date(e.time))}: details` }, timeOfDay(new Date(e.time)))),
+    el('td', {}, e.method),
+    el('td', { class: 'path mono' }, path),
+    el('td', {}, e.operation || '—'),
+    el('td', { class: 'status' }, statusBadge(e)),
+    el('td', { title: e.identityId }, identityLabel(e.identityId)),
+    el('td', { class: 'mono', title: e.clientId }, e.clientId ? e.clientId.slice(0, 8) + (e.clientId.length > 8 ? '…' : '') : ''),
+    el('td', {}, e.rule ? el('span', { class: 'badge s-rule' }, e.rule) : ''),
+    el('td', { class: 'num' }, e.durationMs.toFixed(1)));
+}
+
+function renderTraffic(freshFrom) {
+  const tbody = $('traffic-table').tBodies[0];
+  const shown = state.rows.filter(keep);
+  tbody.replaceChildren(...shown.map((e) => trafficRow(e, e.seq > freshFrom)));
+  const total = state.rows.length;
+  $('traffic-empty').hidden = total > 0;
+  $('traffic-summary').textContent = total === 0 ? '' :
+    `${shown.length} of ${total} requests shown, newest first; ${state.lastSeq} since the tenant started. Select a row for the full entry.`;
+  state.trafficDirty = false;
+}
+
+async function pollTraffic() {
+  const { res, data } = await api('GET', `/requests?after=${state.lastSeq}`);
+  const gone = Number(res.headers.get('Iscmock-Journal-Gone') || 0);
+  const before = state.rows.length;
+  const freshFrom = state.lastSeq;
+  state.rows = state.rows.filter((e) => e.seq > gone);
+  let changed = state.rows.length !== before;
+  if (data.length > 0) {
+    state.rows = data.slice().reverse().concat(state.rows).slice(0, MAX_ROWS);
+    state.lastSeq = data[data.length - 1].seq;
+    for (const e of data) addIdentityOption(e.identityId);
+    changed = true;
+  }
+  if (changed || state.trafficDirty) renderTraffic(freshFrom);
+}
+
+function openEntry(e) {
+  const info = statusInfo(e);
+  const fields = [
+    ['Seq', e.seq], ['Time (mock clock)', iso(new Date(e.time))], ['Method', e.method], ['Path', e.path],
+    ['Query', e.query || '—'], ['Operation', e.operation || '— (no route)'],
+    ['Status', e.status === 0 ? 'none: the connection was dropped' : `${e.status} (${info.word})`],
+    ['Identity', e.identityId ? `${identityLabel(e.identityId)} (${e.identityId})` : '—'],
+    ['Client id', e.clientId || '—'], ['Rule', e.rule || '—'], ['Request id', e.requestId || '—'],
+    ['Duration', `${e.durationMs.toFixed(3)} ms`],
+  ];
+  $('entry-fields').replaceChildren(...fields.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
+  $('entry-title').textContent = `Request ${e.seq}`;
+  $('entry-dialog').showModal();
+}
+
+$('entry-close').addEventListener('click', () => $('entry-dialog').close());
+$('traffic-table').addEventListener('keydown', (ev) => {
+  // Rows open with Enter on their time button; arrows move between rows.
+  const tr = ev.target.closest('tr[data-seq]');
+  if (!tr || (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp')) return;
+  const next = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+  if (next) { ev.preventDefault(); next.querySelector('button').focus(); }
+});
+for (const id of ['f-operation', 'f-status', 'f-identity']) {
+  $(id).addEventListener('change', () => renderTraffic(Infinity));
+}
+$('traffic-clear').addEventListener('click', async () => {
+  await act(() => api('DELETE', '/requests'));
+  state.rows = [];
+  renderTraffic(Infinity);
+});
+
+function addIdentityOption(id) {
+  if (!id) return;
+  for (const sel of [$('f-identity')]) {
+    if (![...sel.options].some((o) => o.value === id)) sel.append(el('option', { value: id }, identityLabel(id)));
+  }
+}
+
+// ---- state ----
+
+async function loadIdentities() {
+  const { data } = await api('GET', '/identities');
+  state.identities = data;
+  state.identityNames = new Map(data.map((i) => [i.id, i.name]));
+  for (const i of data) addIdentityOption(i.id);
+  fillSelect($('p-owner'), data, 'any');
+  fillSelect($('mint-identity'), data);
+}
+
+function fillSelect(sel, identities, anyLabel) {
+  const value = sel.value;
+  const opts = identities.map((i) => el('option', { value: i.id }, `${i.name} (${i.id})`));
+  if (anyLabel) opts.unshift(el('option', { value: '' }, anyLabel));
+  sel.replaceChildren(...opts);
+  if ([...sel.options].some((o) => o.value === value)) sel.value = value;
+}
+
+function patFilter() {
+  const used = $('p-used').value;
+  $('p-since-wrap').hidden = used !== 'since';
+  $('p-since-help').hidden = used !== 'since';
+  $('p-custom-wrap').hidden = used !== 'custom';
+  if (used === 'never') return 'lastUsed isnull';
+  if (used === 'custom') return $('p-custom').value.trim();
+  if (used === 'since') {
+    const ms = parseDuration($('p-since').value);
+    const now = mockNow();
+    if (ms === null || !now) return null;
+    // Never-used tokens have not been used since then either.
+    return `lastUsed isnull or lastUsed le ${new Date(now.getTime() - ms).toISOString()}`;
+  }
+  return '';
+}
+
+const yesNo = (b) => (b ? 'yes' : 'no');
+
+async function loadState() {
+  await loadIdentities();
+  const now = mockNow() || new Date();
+  $('identities-table').tBodies[0].replaceChildren(...state.identities.map((i) => {
+    const atLimit = i.tokenLimit > 0 && i.tokens >= i.tokenLimit;
+    return el('tr', { 'data-identity': i.id },
+      el('td', {}, i.name, el('div', { class: 'muted' }, i.userName)),
+      el('td', { class: 'mono' }, i.id),
+      el('td', {}, i.userLevels.length ? i.userLevels.map((l) => el('span', { class: 'tag' }, l)) : 'end user'),
+      el('td', {}, i.rights.length ? i.rights.map((r) => el('span', { class: 'tag' }, r)) : '—'),
+      el('td', {}, 'enabled' in i ? (i.enabled ? '✓ yes' : '✕ no') : '✓ yes'),
+      el('td', { class: 'nowrap' },
+        i.tokenLimit > 0 ? `${i.tokens} of ${i.tokenLimit}` : `${i.tokens} (no limit)`,
+        i.managedTokens ? ` + ${i.managedTokens} managed` : '',
+        atLimit ? el('span', { class: 'badge s-warn' }, ' at limit') : ''));
+  }));
+
+  const filter = patFilter();
+  $('p-filter-text').textContent = filter || '(none)';
+  const errBox = $('pat-error');
+  if (filter === null) {
+    errBox.textContent = 'The duration must be like 90m, 24h or 30d.';
+    errBox.hidden = false;
+    return;
+  }
+  const q = new URLSearchParams();
+  if ($('p-owner').value) q.set('owner', $('p-owner').value);
+  if (filter) q.set('filters', filter);
+  let pats;
+  try {
+    pats = (await api('GET', `/pats?${q}`)).data;
+    errBox.hidden = true;
+  } catch (err) {
+    if (err.status !== 400) throw err;
+    errBox.textContent = err.message;
+    errBox.hidden = false;
+    pats = [];
+  }
+  $('pats-table').tBodies[0].replaceChildren(...pats.map((p) => {
+    const used = p.lastUsed ? new Date(p.lastUsed) : null;
+    const exp = p.expirationDate ? new Date(p.expirationDate) : null;
+    return el('tr', { 'data-pat': p.id },
+      el('td', {}, p.name),
+      el('td', { title: p.owner }, identityLabel(p.owner)),
+      el('td', {}, p.scope.map((s) => el('span', { class: 'tag' }, s))),
+      el('td', { class: 'nowrap', title: iso(new Date(p.created)) }, clockText(new Date(p.created))),
+      el('td', { class: 'nowrap used', title: used ? iso(used) : 'never used' },
+        used ? [clockText(used), el('div', { class: 'muted' }, ago(used, now))] : 'never'),
+      el('td', { class: 'nowrap' }, exp ? [clockText(exp), el('div', { class: exp <= now ? 'badge s-err' : 'muted' }, exp <= now ? '✕ expired' : ago(exp, now))] : 'never'),
+      el('td', {}, yesNo(p.managed)),
+      el('td', { class: 'mono' }, p.id));
+  }));
+  $('pats-empty').hidden = pats.length > 0;
+  $('pats-table').dataset.filter = filter;
+}
+
+for (const id of ['p-owner', 'p-used', 'p-since', 'p-custom']) {
+  $(id).addEventListener('change', () => refresh(loadState));
+}
+$('pat-filters').addEventListener('submit', (ev) => { ev.preventDefault(); refresh(loadState); });
+
+// ---- scenario ----
+
+async function loadScenario() {
+  let sc = null;
+  try {
+    sc = (await api('GET', '/scenario')).data;
+  } catch (err) {
+    if (err.status !== 404) throw err;
+  }
+  $('sc-status').textContent = sc ? `Running: ${sc.name || '(unnamed scenario)'}` : 'No scenario is loaded: every request is served normally.';
+  $('sc-rules-wrap').hidden = !sc;
+  $('sc-limit').hidden = !(sc && sc.rateLimit);
+  if (!sc) return;
+  $('sc-rules').tBodies[0].replaceChildren(...sc.rules.map((r) => el('tr', { 'data-rule': r.name },
+    el('td', {}, r.name), el('td', { class: 'num matched' }, r.matched), el('td', { class: 'num fired' }, r.fired))));
+  const l = sc.rateLimit;
+  if (!l) return;
+  $('sc-limit-text').textContent = `${l.requests} requests per ${l.window}, per ${l.per} and API version. ` +
+    `Current window: ${clockText(new Date(l.windowStart))} to ${clockText(new Date(l.windowEnd))}.`;
+  $('sc-limit-table').tBodies[0].replaceChildren(...(l.counts.length ? l.counts.map((c) => {
+    const over = c.count > l.requests;
+    return el('tr', {},
+      el('td', { class: 'mono' }, c.key || '(everyone)'), el('td', {}, c.version),
+      el('td', { class: 'num' }, `${c.count} of ${l.requests}`),
+      el('td', {}, el('span', { class: `badge ${over ? 's-warn' : 's-ok'}` }, over ? '⏳ throttled' : '✓ under the limit')));
+  }) : [el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'No request in this window yet.'))]));
+}
+
+$('sc-file').addEventListener('change', async () => {
+  const f = $('sc-file').files[0];
+  if (f) $('sc-text').value = await f.text();
+});
+
+$('sc-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = $('sc-result');
+  try {
+    await api('PUT', '/scenario', $('sc-text').value);
+    out.replaceChildren(el('p', { class: 'badge s-ok' }, '✓ Scenario loaded; its counters start at zero.'));
+  } catch (err) {
+    if (err.status === 401) return;
+    out.replaceChildren(el('p', { class: 'error' }, `✕ ${err.message}`),
+      el('ul', { class: 'error' }, err.problems.map((p) => el('li', { class: 'mono' }, p))));
+  }
+  refresh(loadScenario);
+});
+
+$('sc-clear').addEventListener('click', async () => {
+  await act(() => api('DELETE', '/scenario'));
+  $('sc-result').replaceChildren(el('p', {}, 'Scenario cleared.'));
+  refresh(loadScenario);
+});
+
+// ---- clock and control ----
+
+async function loadClock() {
+  const { data } = await api('GET', '/clock');
+  state.now = new Date(data.now);
+  state.nowReadAt = performance.now();
+  $('clock-now').textContent = clockText(state.now);
+  $('clock-now').setAttribute('datetime', data.now);
+  $('ctl-now').textContent = clockText(state.now);
+}
+
+async function moveClock(body) {
+  const { data } = await api('POST', '/clock', body);
+  $('ctl-result').textContent = `Clock now ${clockText(new Date(data.now))}.`;
+  await loadClock();
+}
+
+for (const b of document.querySelectorAll('button[data-advance]')) {
+  b.addEventListener('click', () => act(() => moveClock({ advance: b.dataset.advance })));
+}
+$('ctl-advance').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const ms = parseDuration($('ctl-duration').value);
+  if (ms === null) { $('ctl-result').textContent = '✕ Give a duration such as 25h, 90s or 30d.'; return; }
+  act(() => moveClock({ advance: goDuration(ms) }));
+});
+$('ctl-set').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  act(() => moveClock({ set: $('ctl-at').value.trim() }));
+});
+
+$('ctl-reset').addEventListener('click', () => {
+  $('ctl-reset-confirm').hidden = false;
+  $('ctl-reset-confirm').focus();
+});
+$('ctl-reset-confirm').addEventListener('click', async () => {
+  $('ctl-reset-confirm').hidden = true;
+  await act(() => api('POST', '/reset'));
+  $('ctl-result').textContent = '✓ Tenant reset.';
+  state.rows = [];
+  state.trafficDirty = true;
+  await loadClock();
+});
+$('ctl-reset-confirm').addEventListener('blur', () => { $('ctl-reset-confirm').hidden = true; });
+
+$('mint-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const scope = $('mint-scope').value.split(/[\s,]+/).filter(Boolean);
+  await act(async () => {
+    const { data } = await api('POST', '/tokens', { identityId: $('mint-identity').value, scope });
+    $('mint-token').value = data.access_token;
+    $('mint-out').hidden = false;
+    $('mint-copied').textContent = `Valid for ${data.expires_in} s of mock time.`;
+    $('mint-token').select();
+  });
+});
+$('mint-copy').addEventListener('click', async () => {
+  $('mint-token').select();
+  try {
+    await navigator.clipboard.writeText($('mint-token').value);
+    $('mint-copied').textContent = '✓ Copied.';
+  } catch {
+    $('mint-copied').textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+  }
+});
+
+// ---- tenants ----
+
+async function loadTenants() {
+  if (!isRoot) return;
+  const { data } = await api('GET', '/tenants');
+  $('tenants-table').tBodies[0].replaceChildren(...data.map((t) => {
+    const drop = el('button', { type: 'button', class: 'danger', 'aria-label': `Drop tenant ${t.name}` }, 'Drop');
+    drop.addEventListener('click', async () => {
+      if (drop.dataset.armed !== 'yes') {
+        drop.dataset.armed = 'yes';
+        drop.textContent = 'Really drop?';
+        return;
+      }
+      await act(() => api('DELETE', `/tenants/${encodeURIComponent(t.name)}`));
+      refresh(loadTenants);
+    });
+    drop.addEventListener('blur', () => { drop.dataset.armed = ''; drop.textContent = 'Drop'; });
+    return el('tr', { 'data-tenant': t.name },
+      el('td', { class: 'mono' }, t.name),
+      el('td', { class: 'num' }, t.requests),
+      el('td', {}, el('a', { href: `/tenants/${encodeURIComponent(t.name)}/__admin/ui/` }, 'Open')),
+      el('td', {}, drop));
+  }));
+  $('tenants-empty').hidden = data.length > 0;
+}
+
+// ---- polling ----
+
+// act runs a user's action, showing its failure.
+async function act(fn) {
+  try {
+    await fn();
+    showMessage('');
+  } catch (err) {
+    if (err.status !== 401) showMessage(`✕ ${err.message}${err.problems.length ? ': ' + err.problems.join('; ') : ''}`);
+  }
+}
+
+// refresh reloads one view's data now.
+function refresh(load) {
+  act(load);
+}
+
+const viewLoaders = { state: loadState, scenario: loadScenario, tenants: loadTenants };
+let lastViewLoad = 0;
+let timer = 0;
+let polling = false;
+let again = false; // a forced poll came while one ran
+
+// poll reads the clock and the journal, and the current view's data at most once a second (at
+// once when forced). One poll runs at a time, so the journal is read in order.
+async function poll(force) {
+  if (polling) {
+    again = again || force;
+    return;
+  }
+  clearTimeout(timer);
+  polling = true;
+  try {
+    if (!state.needToken && document.visibilityState === 'visible') {
+      const work = [loadClock(), pollTraffic()];
+      const load = viewLoaders[currentView()];
+      if (load && (force || performance.now() - lastViewLoad >= 1000)) {
+        lastViewLoad = performance.now();
+        work.push(load());
+      }
+      if (state.identities.length === 0) work.push(loadIdentities());
+      await Promise.all(work);
+      showMessage('');
+      setLive('● live');
+    }
+  } catch (err) {
+    if (err.status !== 401) {
+      setLive('○ disconnected, retrying');
+      showMessage(err instanceof APIError ? `✕ ${err.message}` : '✕ The server does not answer.');
+    }
+  } finally {
+    polling = false;
+    if (again) {
+      again = false;
+      poll(true);
+    } else {
+      timer = setTimeout(() => poll(false), TRAFFIC_EVERY);
+    }
+  }
+}
+
+document.addEventListener('visibilitychange', () => poll(true));
+
+// ---- start ----
+
+$('tenant-label').textContent = isRoot ? 'root tenant' : `tenant ${tenantName}`;
+document.title = `iscmock · ${isRoot ? 'root tenant' : tenantName}`;
+if (!isRoot) {
+  const nav = $('nav-tenants');
+  nav.href = '/__admin/ui/#tenants';
+  nav.textContent = 'All tenants';
+  nav.removeAttribute('data-view');
+}
+showView();
+poll(true);
