@@ -3,6 +3,7 @@ package mock_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -167,12 +168,19 @@ func TestAdminRequests(t *testing.T) {
 	var got []mock.RecordedRequest
 	admin(t, srv, http.MethodGet, "/__admin/requests", "").wantStatus(t, http.StatusOK).decode(t, &got)
 	want := []mock.RecordedRequest{
-		{Method: "POST", Path: "/oauth/token", Operation: "token", Status: 200, IdentityID: userID, ClientID: userPAT},
-		{Method: "GET", Path: "/v3/personal-access-tokens", Operation: "listPersonalAccessTokens", Status: 200, IdentityID: userID, ClientID: userPAT},
-		{Method: "DELETE", Path: "/v2025/personal-access-tokens/" + stalePAT, Operation: "deletePersonalAccessToken", Status: 500, Rule: "fail-first-delete"},
+		{Seq: 1, Method: "POST", Path: "/oauth/token", Operation: "token", Status: 200, IdentityID: userID, ClientID: userPAT},
+		{Seq: 2, Method: "GET", Path: "/v3/personal-access-tokens", Query: "owner-id=me", Operation: "listPersonalAccessTokens", Status: 200, IdentityID: userID, ClientID: userPAT},
+		{Seq: 3, Method: "DELETE", Path: "/v2025/personal-access-tokens/" + stalePAT, Operation: "deletePersonalAccessToken", Status: 500, Rule: "fail-first-delete"},
 	}
-	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Time" }, cmp.Ignore())); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool {
+		return p.Last().String() == ".Time" || p.Last().String() == ".RequestID"
+	}, cmp.Ignore())); diff != "" {
 		t.Errorf("journal (-want +got):\n%s", diff)
+	}
+	for _, r := range got {
+		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(r.RequestID) {
+			t.Errorf("request %d: requestId %q, want the answer's SLPT-Request-ID", r.Seq, r.RequestID)
+		}
 	}
 	if got[0].Time.Before(start) || got[0].Time.After(start.Add(time.Minute)) {
 		t.Errorf("journal time %v is not on the mock clock", got[0].Time)
@@ -254,10 +262,10 @@ func TestTenants(t *testing.T) {
 		wantError(t, http.StatusBadRequest, "400.1.4 Limit violation", "at most 2 tenants")
 	do(t, srv, request{Method: http.MethodGet, Path: "/tenants/bad.name/v3/personal-access-tokens"}).wantError(t, http.StatusNotFound, "404 Not found", "tenant names")
 
-	var names []map[string]string
+	var names []map[string]any
 	admin(t, srv, http.MethodGet, "/__admin/tenants", "").wantStatus(t, http.StatusOK).decode(t, &names)
-	if !cmp.Equal(names, []map[string]string{{"name": "a"}, {"name": "b"}}) {
-		t.Errorf("tenants %v", names)
+	if want := []map[string]any{{"name": "a", "requests": 3.0}, {"name": "b", "requests": 1.0}}; !cmp.Equal(names, want) {
+		t.Errorf("tenants %v, want %v", names, want)
 	}
 	adminErr(t, admin(t, srv, http.MethodGet, "/tenants/a/__admin/tenants", ""), http.StatusNotFound, "no admin route")
 	admin(t, srv, http.MethodDelete, "/__admin/tenants/b", "").wantStatus(t, http.StatusNoContent)
