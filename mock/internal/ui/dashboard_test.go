@@ -229,7 +229,7 @@ func TestReadmeScreenshot(t *testing.T) {
 	p := openPage(t, srv.URL()+"/__admin/ui/")
 	p.live()
 	p.waitFor(2*time.Second, "the traffic is listed", `document.querySelectorAll('#traffic-table tbody tr').length === 7`)
-	p.run(chromedp.EmulateViewport(1280, 560))
+	p.run(chromedp.EmulateViewport(1280, 640))
 	png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)

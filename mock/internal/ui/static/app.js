@@ -173,10 +173,10 @@ window.addEventListener('hashchange', () => {
 
 function statusInfo(e) {
   const s = e.status;
-  if (s === 0) return { cls: 's-fault', symbol: '⌁', word: 'no answer' };
+  if (s === 0) return { cls: 's-fault', symbol: '∅', word: 'no answer' };
   if (s < 300) return { cls: 's-ok', symbol: '✓', word: 'ok' };
   if (s < 400) return { cls: 's-ok', symbol: '↪', word: 'redirect' };
-  if (s === 429) return { cls: 's-warn', symbol: '⏳', word: 'throttled' };
+  if (s === 429) return { cls: 's-warn', symbol: '↻', word: 'throttled' };
   if (s < 500) return { cls: 's-warn', symbol: '!', word: 'client error' };
   return { cls: 's-err', symbol: '✕', word: 'server error' };
 }
@@ -212,7 +212,7 @@ function trafficRow(e, fresh) {
     el('td', { class: 'path mono' }, path),
     el('td', {}, e.operation || '—'),
     el('td', { class: 'status' }, statusBadge(e)),
-    el('td', { title: e.identityId }, identityLabel(e.identityId)),
+    el('td', { class: 'nowrap', title: e.identityId }, identityLabel(e.identityId)),
     el('td', { class: 'mono', title: e.clientId }, e.clientId ? e.clientId.slice(0, 8) + (e.clientId.length > 8 ? '…' : '') : ''),
     el('td', {}, e.rule ? el('span', { class: 'badge s-rule' }, e.rule) : ''),
     el('td', { class: 'num' }, e.durationMs.toFixed(1)));
@@ -233,7 +233,7 @@ async function pollTraffic() {
   const { res, data } = await api('GET', `/requests?after=${state.lastSeq}`);
   const gone = Number(res.headers.get('Iscmock-Journal-Gone') || 0);
   const before = state.rows.length;
-  const freshFrom = state.lastSeq;
+  const freshFrom = state.lastSeq || Infinity; // the first read is history, not news
   state.rows = state.rows.filter((e) => e.seq > gone);
   let changed = state.rows.length !== before;
   if (data.length > 0) {
@@ -291,6 +291,7 @@ async function loadIdentities() {
   state.identities = data;
   state.identityNames = new Map(data.map((i) => [i.id, i.name]));
   for (const i of data) addIdentityOption(i.id);
+  state.trafficDirty = true; // names for the ids shown
   fillSelect($('p-owner'), data, 'any');
   fillSelect($('mint-identity'), data);
 }
@@ -396,8 +397,9 @@ async function loadScenario() {
   $('sc-rules-wrap').hidden = !sc;
   $('sc-limit').hidden = !(sc && sc.rateLimit);
   if (!sc) return;
-  $('sc-rules').tBodies[0].replaceChildren(...sc.rules.map((r) => el('tr', { 'data-rule': r.name },
-    el('td', {}, r.name), el('td', { class: 'num matched' }, r.matched), el('td', { class: 'num fired' }, r.fired))));
+  $('sc-rules').tBodies[0].replaceChildren(...(sc.rules.length ? sc.rules.map((r) => el('tr', { 'data-rule': r.name },
+    el('td', {}, r.name), el('td', { class: 'num matched' }, r.matched), el('td', { class: 'num fired' }, r.fired))) :
+    [el('tr', {}, el('td', { colspan: 3, class: 'muted' }, 'This scenario has no rules.'))]));
   const l = sc.rateLimit;
   if (!l) return;
   $('sc-limit-text').textContent = `${l.requests} requests per ${l.window}, per ${l.per} and API version. ` +
@@ -407,7 +409,7 @@ async function loadScenario() {
     return el('tr', {},
       el('td', { class: 'mono' }, c.key || '(everyone)'), el('td', {}, c.version),
       el('td', { class: 'num' }, `${c.count} of ${l.requests}`),
-      el('td', {}, el('span', { class: `badge ${over ? 's-warn' : 's-ok'}` }, over ? '⏳ throttled' : '✓ under the limit')));
+      el('td', {}, el('span', { class: `badge ${over ? 's-warn' : 's-ok'}` }, over ? '↻ throttled' : '✓ under the limit')));
   }) : [el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'No request in this window yet.'))]));
 }
 
@@ -562,13 +564,13 @@ async function poll(force) {
   polling = true;
   try {
     if (!state.needToken && document.visibilityState === 'visible') {
+      if (state.identities.length === 0) await loadIdentities();
       const work = [loadClock(), pollTraffic()];
       const load = viewLoaders[currentView()];
       if (load && (force || performance.now() - lastViewLoad >= 1000)) {
         lastViewLoad = performance.now();
         work.push(load());
       }
-      if (state.identities.length === 0) work.push(loadIdentities());
       await Promise.all(work);
       showMessage('');
       setLive('● live');
