@@ -205,7 +205,8 @@ func TestAdminToken(t *testing.T) {
 	srv := newServer(t, mock.WithAdminToken("s3cret"))
 	routes := [][2]string{{"POST", "/__admin/reset"}, {"GET", "/__admin/clock"}, {"GET", "/__admin/scenario"}, {"PUT", "/__admin/scenario"},
 		{"DELETE", "/__admin/scenario"}, {"POST", "/__admin/fixtures"}, {"POST", "/__admin/tokens"}, {"GET", "/__admin/requests"},
-		{"DELETE", "/__admin/requests"}, {"GET", "/__admin/tenants"}, {"DELETE", "/__admin/tenants/x"}, {"POST", "/__admin/clock"}}
+		{"DELETE", "/__admin/requests"}, {"GET", "/__admin/tenants"}, {"DELETE", "/__admin/tenants/x"}, {"POST", "/__admin/clock"},
+		{"GET", "/__admin/identities"}, {"GET", "/__admin/pats"}}
 	for _, r := range routes {
 		adminErr(t, admin(t, srv, r[0], r[1], ""), http.StatusUnauthorized, "admin token required")
 		adminErr(t, admin(t, srv, r[0], r[1], "", "Authorization", "Bearer wrong"), http.StatusUnauthorized, "admin token required")
