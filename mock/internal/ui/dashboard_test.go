@@ -200,6 +200,33 @@ func TestInjectedMarkupStaysText(t *testing.T) {
 	}
 }
 
+func TestTenantsPage(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start))
+	job, err := srv.OpenTenant("job-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, job, aliceID, http.MethodGet, "/v3/personal-access-tokens")
+	call(t, job, "", http.MethodGet, "/v3/personal-access-tokens")
+	p := openPage(t, srv.URL()+"/__admin/ui/#tenants")
+	p.live()
+	p.waitFor(2*time.Second, "job-1 is listed with its two requests", `document.querySelector('#tenants-table tr[data-tenant="job-1"] td.num')?.textContent === '2'`)
+	if href := eval[string](p, `document.querySelector('#tenants-table tr[data-tenant="job-1"] a').getAttribute('href')`); href != "/tenants/job-1/__admin/ui/" {
+		t.Errorf("dashboard link %q", href)
+	}
+	drop := chromedp.Click(chromedp.CSS(`#tenants-table tr[data-tenant="job-1"] button`))
+	p.run(drop)
+	p.waitFor(2*time.Second, "the drop asks again", `document.querySelector('#tenants-table tr[data-tenant="job-1"] button').textContent === 'Really drop?'`)
+	if got := srv.Tenants(); len(got) != 1 {
+		t.Fatalf("one press dropped the tenant: %v", got)
+	}
+	p.run(drop)
+	p.waitFor(2*time.Second, "job-1 is gone", `!document.querySelector('#tenants-table tr[data-tenant="job-1"]') && !document.getElementById('tenants-empty').hidden`)
+	if got := srv.Tenants(); len(got) != 0 {
+		t.Errorf("tenants after the drop: %v", got)
+	}
+}
+
 // TestReadmeScreenshot writes the README's picture of the traffic view:
 //
 //	ISCMOCK_UI_SCREENSHOT=$PWD/docs/dashboard-traffic.png go test ./mock/internal/ui -run TestReadmeScreenshot

@@ -27,6 +27,35 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// setRows replaces a table body's rows, keeping the keyboard focus on the same control of the same
+// row (rows carry data-key), so that live updates never throw a keyboard user out of the table.
+let rendering = false; // blur while rows are replaced is not the user's
+function setRows(tbody, rows) {
+  const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
+  const oldRow = focused && focused.closest('tr[data-key]');
+  const index = oldRow ? [...oldRow.querySelectorAll('button, a, input, select')].indexOf(focused) : -1;
+  rendering = true;
+  try {
+    tbody.replaceChildren(...rows);
+    if (oldRow && index >= 0) {
+      const row = rows.find((r) => r.dataset.key === oldRow.dataset.key);
+      const target = row && row.querySelectorAll('button, a, input, select')[index];
+      if (target) target.focus({ preventScroll: true });
+    }
+  } finally {
+    rendering = false;
+  }
+}
+
+// changed reports whether what a part of the page shows differs from the last time it was asked.
+const shownAs = new Map();
+function changed(part, data) {
+  const text = JSON.stringify(data);
+  if (shownAs.get(part) === text) return false;
+  shownAs.set(part, text);
+  return true;
+}
+
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || '',
   needToken: false,
@@ -126,10 +155,8 @@ function parseDuration(s) {
   return total;
 }
 
-// goDuration writes milliseconds as the admin API's durations (whole hours for days).
-function goDuration(ms) {
-  return `${Math.round(ms / 1000)}s`;
-}
+// goDuration writes milliseconds as a duration the admin API reads.
+const goDuration = (ms) => `${Math.round(ms)}ms`;
 
 // ago says how long before now then was, in its two largest units: "3d 4h ago", "in 5m 2s".
 function ago(then, now) {
@@ -206,7 +233,7 @@ function keep(e) {
 function trafficRow(e, fresh) {
   const open = () => openEntry(e);
   const path = e.query ? `${e.path}?${e.query}` : e.path;
-  return el('tr', { 'data-seq': e.seq, class: fresh ? 'fresh' : undefined, onclick: open },
+  return el('tr', { 'data-key': e.seq, 'data-seq': e.seq, class: fresh ? 'fresh' : undefined, onclick: open },
     el('td', { class: 'nowrap' }, el('button', { type: 'button', class: 'linkish mono', title: iso(new Date(e.time)), 'aria-label': `Request ${e.seq} at ${iso(new Date(e.time))}: details` }, timeOfDay(new Date(e.time)))),
     el('td', {}, e.method),
     el('td', { class: 'path mono' }, path),
@@ -221,7 +248,7 @@ function trafficRow(e, fresh) {
 function renderTraffic(freshFrom) {
   const tbody = $('traffic-table').tBodies[0];
   const shown = state.rows.filter(keep);
-  tbody.replaceChildren(...shown.map((e) => trafficRow(e, e.seq > freshFrom)));
+  setRows(tbody, shown.map((e) => trafficRow(e, e.seq > freshFrom)));
   const total = state.rows.length;
   $('traffic-empty').hidden = total > 0;
   $('traffic-summary').textContent = total === 0 ? '' :
@@ -289,6 +316,7 @@ function addIdentityOption(id) {
 async function loadIdentities() {
   const { data } = await api('GET', '/identities');
   state.identities = data;
+  if (!changed('identities', data)) return;
   state.identityNames = new Map(data.map((i) => [i.id, i.name]));
   for (const i of data) addIdentityOption(i.id);
   state.trafficDirty = true; // names for the ids shown
@@ -326,9 +354,9 @@ const yesNo = (b) => (b ? 'yes' : 'no');
 async function loadState() {
   await loadIdentities();
   const now = mockNow() || new Date();
-  $('identities-table').tBodies[0].replaceChildren(...state.identities.map((i) => {
+  setRows($('identities-table').tBodies[0], state.identities.map((i) => {
     const atLimit = i.tokenLimit > 0 && i.tokens >= i.tokenLimit;
-    return el('tr', { 'data-identity': i.id },
+    return el('tr', { 'data-key': i.id, 'data-identity': i.id },
       el('td', {}, i.name, el('div', { class: 'muted' }, i.userName)),
       el('td', { class: 'mono' }, i.id),
       el('td', {}, i.userLevels.length ? i.userLevels.map((l) => el('span', { class: 'tag' }, l)) : 'end user'),
@@ -361,10 +389,10 @@ async function loadState() {
     errBox.hidden = false;
     pats = [];
   }
-  $('pats-table').tBodies[0].replaceChildren(...pats.map((p) => {
+  setRows($('pats-table').tBodies[0], pats.map((p) => {
     const used = p.lastUsed ? new Date(p.lastUsed) : null;
     const exp = p.expirationDate ? new Date(p.expirationDate) : null;
-    return el('tr', { 'data-pat': p.id },
+    return el('tr', { 'data-key': p.id, 'data-pat': p.id },
       el('td', {}, p.name),
       el('td', { title: p.owner }, identityLabel(p.owner)),
       el('td', {}, p.scope.map((s) => el('span', { class: 'tag' }, s))),
@@ -396,15 +424,15 @@ async function loadScenario() {
   $('sc-status').textContent = sc ? `Running: ${sc.name || '(unnamed scenario)'}` : 'No scenario is loaded: every request is served normally.';
   $('sc-rules-wrap').hidden = !sc;
   $('sc-limit').hidden = !(sc && sc.rateLimit);
-  if (!sc) return;
-  $('sc-rules').tBodies[0].replaceChildren(...(sc.rules.length ? sc.rules.map((r) => el('tr', { 'data-rule': r.name },
+  if (!sc || !changed('scenario', sc)) return;
+  setRows($('sc-rules').tBodies[0], (sc.rules.length ? sc.rules.map((r) => el('tr', { 'data-key': r.name, 'data-rule': r.name },
     el('td', {}, r.name), el('td', { class: 'num matched' }, r.matched), el('td', { class: 'num fired' }, r.fired))) :
     [el('tr', {}, el('td', { colspan: 3, class: 'muted' }, 'This scenario has no rules.'))]));
   const l = sc.rateLimit;
   if (!l) return;
   $('sc-limit-text').textContent = `${l.requests} requests per ${l.window}, per ${l.per} and API version. ` +
     `Current window: ${clockText(new Date(l.windowStart))} to ${clockText(new Date(l.windowEnd))}.`;
-  $('sc-limit-table').tBodies[0].replaceChildren(...(l.counts.length ? l.counts.map((c) => {
+  setRows($('sc-limit-table').tBodies[0], (l.counts.length ? l.counts.map((c) => {
     const over = c.count > l.requests;
     return el('tr', {},
       el('td', { class: 'mono' }, c.key || '(everyone)'), el('td', {}, c.version),
@@ -427,7 +455,7 @@ $('sc-form').addEventListener('submit', async (ev) => {
   } catch (err) {
     if (err.status === 401) return;
     out.replaceChildren(el('p', { class: 'error' }, `✕ ${err.message}`),
-      el('ul', { class: 'error' }, err.problems.map((p) => el('li', { class: 'mono' }, p))));
+      el('ul', { class: 'error' }, (err.problems || []).map((p) => el('li', { class: 'mono' }, p))));
   }
   refresh(loadScenario);
 });
@@ -506,22 +534,29 @@ $('mint-copy').addEventListener('click', async () => {
 
 // ---- tenants ----
 
+const armedDrops = new Set(); // tenants whose Drop was pressed once
+
 async function loadTenants() {
   if (!isRoot) return;
   const { data } = await api('GET', '/tenants');
-  $('tenants-table').tBodies[0].replaceChildren(...data.map((t) => {
-    const drop = el('button', { type: 'button', class: 'danger', 'aria-label': `Drop tenant ${t.name}` }, 'Drop');
+  if (!changed('tenants', [data, [...armedDrops]])) return;
+  setRows($('tenants-table').tBodies[0], data.map((t) => {
+    const armed = armedDrops.has(t.name);
+    const drop = el('button', { type: 'button', class: 'danger', 'aria-label': armed ? `Really drop tenant ${t.name}?` : `Drop tenant ${t.name}` },
+      armed ? 'Really drop?' : 'Drop');
     drop.addEventListener('click', async () => {
-      if (drop.dataset.armed !== 'yes') {
-        drop.dataset.armed = 'yes';
-        drop.textContent = 'Really drop?';
-        return;
+      if (!armedDrops.has(t.name)) {
+        armedDrops.add(t.name);
+      } else {
+        armedDrops.delete(t.name);
+        await act(() => api('DELETE', `/tenants/${encodeURIComponent(t.name)}`));
       }
-      await act(() => api('DELETE', `/tenants/${encodeURIComponent(t.name)}`));
       refresh(loadTenants);
     });
-    drop.addEventListener('blur', () => { drop.dataset.armed = ''; drop.textContent = 'Drop'; });
-    return el('tr', { 'data-tenant': t.name },
+    drop.addEventListener('blur', () => {
+      if (!rendering && armedDrops.delete(t.name)) refresh(loadTenants);
+    });
+    return el('tr', { 'data-key': t.name, 'data-tenant': t.name },
       el('td', { class: 'mono' }, t.name),
       el('td', { class: 'num' }, t.requests),
       el('td', {}, el('a', { href: `/tenants/${encodeURIComponent(t.name)}/__admin/ui/` }, 'Open')),
@@ -538,7 +573,8 @@ async function act(fn) {
     await fn();
     showMessage('');
   } catch (err) {
-    if (err.status !== 401) showMessage(`✕ ${err.message}${err.problems.length ? ': ' + err.problems.join('; ') : ''}`);
+    const problems = err.problems || [];
+    if (err.status !== 401) showMessage(`✕ ${err.message}${problems.length ? ': ' + problems.join('; ') : ''}`);
   }
 }
 
