@@ -154,6 +154,30 @@ func TestAdvancingTheClockChangesNotUsedSince(t *testing.T) {
 	}
 }
 
+func TestMintedTokenWorks(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start))
+	p := openPage(t, srv.URL()+"/__admin/ui/#control")
+	p.live()
+	p.waitFor(2*time.Second, "the identities are offered", `document.getElementById('mint-identity').value === '`+aliceID+`'`)
+	p.run(chromedp.Click(chromedp.CSS(`#mint-form button[type="submit"]`)))
+	p.waitFor(2*time.Second, "the token is shown", `document.getElementById('mint-token').value.length > 100`)
+	tok := eval[string](p, `document.getElementById('mint-token').value`)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/v3/personal-access-tokens?owner-id=me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("the minted token got %d", res.StatusCode)
+	}
+	p.show("traffic")
+	if got := eval[string](p, `document.getElementById('mint-token').value`); got != "" {
+		t.Error("the minted token is still on the page after leaving the view")
+	}
+}
+
 func TestAdminTokenIsRequired(t *testing.T) {
 	srv := mock.NewServer(t, mock.WithClock(start), mock.WithAdminToken("s3cret"))
 	p := openPage(t, srv.URL()+"/__admin/ui/")

@@ -191,6 +191,9 @@ function showView() {
 }
 
 window.addEventListener('hashchange', () => {
+  // A minted token is shown once: leaving the view forgets it.
+  $('mint-token').value = '';
+  $('mint-out').hidden = true;
   showView();
   poll(true);
   $('main').focus({ preventScroll: true });
