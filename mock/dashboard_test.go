@@ -270,3 +270,26 @@ func TestAdminScenarioRateLimitWindow(t *testing.T) {
 		t.Errorf("a scenario without a rate limit shows one: %s", res.Body)
 	}
 }
+
+// BenchmarkDashboardPoll measures what one open dashboard asks of the server each 0.4 s: the
+// clock, and the journal after the last seq it saw, with a full journal of 1000 requests and
+// nothing new (the common case), against a baseline writing the same bytes.
+func BenchmarkDashboardPoll(b *testing.B) {
+	srv, err := mock.New(mock.WithClock(start))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	for range 1000 {
+		inProcess{method: http.MethodGet, target: "/v3/personal-access-tokens"}.serve(b, h)
+	}
+	b.Run("clock", func(b *testing.B) {
+		benchOperation(b, h, inProcess{method: http.MethodGet, target: "/__admin/clock"}, http.StatusOK, nil)
+	})
+	b.Run("journal-after", func(b *testing.B) {
+		benchOperation(b, h, inProcess{method: http.MethodGet, target: "/__admin/requests?after=1000"}, http.StatusOK, nil)
+	})
+	b.Run("journal-all", func(b *testing.B) {
+		benchOperation(b, h, inProcess{method: http.MethodGet, target: "/__admin/requests"}, http.StatusOK, nil)
+	})
+}
