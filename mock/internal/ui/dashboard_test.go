@@ -251,6 +251,31 @@ func TestTenantsPage(t *testing.T) {
 	}
 }
 
+func TestEveryViewFitsNarrowAndWideWindows(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start), mock.WithScenario(mock.Scenario{Name: "limited",
+		RateLimit: &mock.RateLimit{Requests: 1, Window: time.Minute},
+		Rules:     []mock.Rule{{Name: "slow-lists", Match: mock.RuleMatch{Operation: "listPersonalAccessTokens"}, Respond: &mock.Response{Delay: time.Millisecond}}},
+	}))
+	if _, err := srv.OpenTenant("a-tenant-with-a-rather-long-name-for-its-column"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		call(t, srv.Tenant, aliceID, http.MethodGet, "/v2025/personal-access-tokens?owner-id=me&filters=lastUsed%20isnull")
+	}
+	p := openPage(t, srv.URL()+"/__admin/ui/")
+	p.live()
+	p.waitFor(2*time.Second, "the traffic is listed", `document.querySelectorAll('#traffic-table tbody tr').length === 2`)
+	for _, width := range []int64{1280, 400} {
+		p.run(chromedp.EmulateViewport(width, 800))
+		for _, view := range []string{"traffic", "state", "scenario", "control", "tenants"} {
+			p.show(view)
+			if w := eval[int64](p, `document.documentElement.scrollWidth`); w > width {
+				t.Errorf("%d px wide, the %s view is %d px wide: the page scrolls sideways", width, view, w)
+			}
+		}
+	}
+}
+
 // TestReadmeScreenshot writes the README's picture of the traffic view:
 //
 //	ISCMOCK_UI_SCREENSHOT=$PWD/docs/dashboard-traffic.png go test ./mock/internal/ui -run TestReadmeScreenshot
