@@ -144,11 +144,21 @@ func TestAdvancingTheClockChangesNotUsedSince(t *testing.T) {
 		t.Fatal(`"Audit export", used three days ago, is listed as not used in the last 7 days`)
 	}
 
+	p.choose("#p-since", "2026-11-21")
+	p.waitFor(2*time.Second, "a date stands as given", `document.getElementById('pats-table').dataset.filter === 'lastUsed isnull or lastUsed le 2026-11-21T00:00:00.000Z'`)
+	if !eval[bool](p, audit) {
+		t.Error(`"Audit export", last used on 2026-11-20, is not listed as not used since 2026-11-21`)
+	}
+	p.choose("#p-since", "7d")
+
 	p.show("control")
 	p.run(chromedp.Click(chromedp.CSS(`button[data-advance="168h"]`)))
 	p.waitFor(2*time.Second, "the clock moved a week", `document.getElementById('ctl-now').textContent.startsWith('2026-11-30')`)
 	p.show("state")
-	p.waitFor(2*liveWithin, `"Audit export" is now not used in the last 7 days`, audit)
+	p.waitFor(2*liveWithin, "the list follows the moved clock", `document.getElementById('pats-table').dataset.filter.startsWith('lastUsed isnull or lastUsed le 2026-11-23')`)
+	if !eval[bool](p, audit) {
+		t.Error(`a week later, "Audit export" is still not listed as not used in the last 7 days`)
+	}
 	if got := srv.Clock().Now(); got.Before(start.Add(7 * 24 * time.Hour)) {
 		t.Errorf("server clock %v, want a week after %v", got, start)
 	}

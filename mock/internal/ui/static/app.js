@@ -343,11 +343,15 @@ function patFilter() {
   if (used === 'never') return 'lastUsed isnull';
   if (used === 'custom') return $('p-custom').value.trim();
   if (used === 'since') {
-    const ms = parseDuration($('p-since').value);
+    // A duration counts back from the mock clock; a date stands as given.
+    const text = $('p-since').value.trim();
+    const ms = parseDuration(text);
     const now = mockNow();
-    if (ms === null || !now) return null;
+    let since = ms !== null && now ? new Date(now.getTime() - ms) : null;
+    if (ms === null && /^\d{4}-\d\d-\d\d/.test(text) && !Number.isNaN(Date.parse(text))) since = new Date(text);
+    if (!since) return null;
     // Never-used tokens have not been used since then either.
-    return `lastUsed isnull or lastUsed le ${new Date(now.getTime() - ms).toISOString()}`;
+    return `lastUsed isnull or lastUsed le ${since.toISOString()}`;
   }
   return '';
 }
@@ -375,7 +379,7 @@ async function loadState() {
   $('p-filter-text').textContent = filter || '(none)';
   const errBox = $('pat-error');
   if (filter === null) {
-    errBox.textContent = 'The duration must be like 90m, 24h or 30d.';
+    errBox.textContent = 'Give a duration such as 90m, 24h or 30d, or a date such as 2026-11-01.';
     errBox.hidden = false;
     return;
   }
