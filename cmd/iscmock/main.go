@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,7 @@ type cli struct {
 	Serve    serveCmd    `cmd:"" help:"Serve the emulator."`
 	Validate validateCmd `cmd:"" help:"Check scenario files; exits non-zero at the first bad one."`
 	Health   healthCmd   `cmd:"" help:"Check that a running server answers (exit 0) or not (exit 1)."`
+	Compare  compareCmd  `cmd:"" help:"Compare the mock with a real tenant: exit 0 when every probe answers the same, 1 on differences, 2 when the run failed."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
@@ -29,10 +31,32 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "iscmock:", err)
-		os.Exit(1)
+		code := 1
+		var ec exitCode
+		if errors.As(err, &ec) {
+			code = ec.code
+		}
+		if err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "iscmock:", err)
+		}
+		os.Exit(code)
 	}
 }
+
+// exitCode is an error that sets the exit status; with a nil err it prints nothing.
+type exitCode struct {
+	code int
+	err  error
+}
+
+func (e exitCode) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e exitCode) Unwrap() error { return e.err }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c cli
@@ -44,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
+		if len(args) > 0 && args[0] == "compare" {
+			return exitCode{exitFailed, err} // compare's callers read 1 as "differences"
+		}
 		return err
 	}
 	return kctx.Run()

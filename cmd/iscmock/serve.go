@@ -23,13 +23,15 @@ type serveCmd struct {
 	JournalSize int      `default:"1000" env:"ISCMOCK_JOURNAL_SIZE" help:"Recent API requests each tenant's journal keeps."`
 	MaxTenants  int      `default:"100" env:"ISCMOCK_MAX_TENANTS" help:"Most tenants /tenants/NAME may make (0: no bound)."`
 	LogFormat   string   `default:"text" enum:"text,json" env:"ISCMOCK_LOG_FORMAT" help:"Request log format: text or json."`
+	MaxTokens   int      `name:"max-tokens-per-owner" default:"10" env:"ISCMOCK_MAX_TOKENS_PER_OWNER" help:"Tokens an identity may create, managed ones aside (ISC: 10; 0: no limit)."`
 }
 
 // shutdownGrace bounds how long requests in flight may take once a stop signal arrives.
 const shutdownGrace = 10 * time.Second
 
 func (c *serveCmd) Run(ctx context.Context, out output) error {
-	opts := []mock.Option{mock.WithLogger(logger(out.stderr, c.LogFormat)), mock.WithJournalSize(c.JournalSize), mock.WithMaxTenants(c.MaxTenants)}
+	opts := []mock.Option{mock.WithLogger(logger(out.stderr, c.LogFormat)), mock.WithJournalSize(c.JournalSize), mock.WithMaxTenants(c.MaxTenants),
+		mock.WithMaxTokensPerOwner(c.MaxTokens)}
 	if c.Fixtures != "" {
 		opts = append(opts, mock.WithFixtures(c.Fixtures))
 	}
