@@ -291,7 +291,7 @@ rules:
 	cases := []struct {
 		name  string
 		serve []string
-		flags []string // of compare
+		flags []string            // of compare
 		want  map[string][]string // probe and verdict → differences (nil: any)
 	}{
 		{"scenario changes statuses and bodies", []string{"--scenario", scenario}, nil, map[string][]string{

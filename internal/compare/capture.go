@@ -189,9 +189,11 @@ func Replay(ctx context.Context, dir string) (*Report, CaptureInfo, error) {
 	if t.UserToken != "" {
 		user = Client{t.UserToken, randomHex(32)}
 	}
-	v := newVars(randomHex(4), time.Now())
+	// The mock lives at the time of the capture, so that dates in it and in the probes compare
+	// as they did then.
+	v := newVars(randomHex(4), info.Captured)
 	v.adminID, v.userID = t.Admin, t.User
-	m, err := mirror(ctx, t, admin, user, v)
+	m, err := mirror(ctx, t, admin, user, v, info.Captured)
 	if err != nil {
 		return nil, info, err
 	}

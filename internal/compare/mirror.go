@@ -194,13 +194,18 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// mirror starts an in-process mock seeded with the tenant, and the side that speaks to it.
-func mirror(ctx context.Context, t Tenant, admin, user Client, v *vars) (*side, error) {
+// mirror starts an in-process mock seeded with the tenant, and the side that speaks to it. Its
+// clock starts at start, or runs in real time when start is zero.
+func mirror(ctx context.Context, t Tenant, admin, user Client, v *vars, start time.Time) (*side, error) {
 	f, err := t.fixtures(map[string]string{admin.ID: admin.Secret, user.ID: user.Secret})
 	if err != nil {
 		return nil, fmt.Errorf("mirroring the target: %w", err)
 	}
-	srv, err := mock.New(mock.WithFixtureData(f))
+	opts := []mock.Option{mock.WithFixtureData(f)}
+	if !start.IsZero() {
+		opts = append(opts, mock.WithClock(start))
+	}
+	srv, err := mock.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("mirroring the target: %w", err)
 	}

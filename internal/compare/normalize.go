@@ -119,7 +119,7 @@ func (n normaliser) text(key, s string) string {
 	}
 	// Free text (messages, URLs) may quote any of these.
 	if n.run != "" {
-		s = strings.ReplaceAll(s, n.run, "<run>")
+		s = strings.NewReplacer(n.run, "<run>", strings.ToUpper(n.run), "<RUN>").Replace(s)
 	}
 	for _, m := range []struct {
 		re   *regexp.Regexp

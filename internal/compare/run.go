@@ -116,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	report.tenant = tenant
 	v.adminID, v.userID = tenant.Admin, tenant.User
-	m, err := mirror(ctx, tenant, cfg.Admin, cfg.User, v)
+	m, err := mirror(ctx, tenant, cfg.Admin, cfg.User, v, time.Time{})
 	if err != nil {
 		return report, err
 	}
