@@ -415,3 +415,63 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCompareRateLimit runs the whole plan against a target that enforces ISC's documented limit
+// and throttles one request besides: the run is never limited, and waits out the throttled
+// request as Retry-After says before it tries again.
+func TestCompareRateLimit(t *testing.T) {
+	throttle := filepath.Join(t.TempDir(), "throttle.yaml")
+	writeFile(t, throttle, `name: throttle
+rules:
+  - name: throttle-first-list
+    match: {method: GET, path: /v3/personal-access-tokens}
+    when: {calls: [1]}
+    respond: {status: 429, headers: {Retry-After: "0"}}
+`)
+	tg := startTarget(t, "--scenario", "../../scenarios/rate-limit.yaml", "--scenario", throttle, "--journal-size", "10000")
+	code, out, stderr := compareRun(t, credentials(tg.base)...)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s\n%s", code, out, stderr)
+	}
+	res, err := http.Get(tg.base + "/__admin/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var journal []struct {
+		Status int
+		Rule   string
+	}
+	if err := json.NewDecoder(res.Body).Decode(&journal); err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]int{}
+	for _, e := range journal {
+		if e.Status == http.StatusTooManyRequests {
+			rules[e.Rule]++
+		}
+	}
+	if want := map[string]int{"throttle-first-list": 1}; !cmp.Equal(rules, want) {
+		t.Errorf("429s by rule: %v, want %v (the limiter must never act)", rules, want)
+	}
+}
+
+// TestCompareTimeout: a target that does not answer in time is a difference, not a hang.
+func TestCompareTimeout(t *testing.T) {
+	stall := filepath.Join(t.TempDir(), "stall.yaml")
+	writeFile(t, stall, `name: stall
+rules:
+  - name: stall-delete
+    match: {method: DELETE, path: /v3/personal-access-tokens/ffffffffffffffffffffffffffffffff}
+    respond: {delay: 20s}
+`)
+	tg := startTarget(t, "--scenario", stall)
+	code, out, stderr := compareRun(t, append(credentials(tg.base), "--only", "v3/delete/404", "--timeout", "200ms", "--format", "json")...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s\n%s", code, out, stderr)
+	}
+	d := differing(t, out)["v3/delete/404 differs"]
+	if len(d) == 0 || !strings.HasPrefix(d[0], `error: target "Delete: context deadline exceeded`) {
+		t.Errorf("differences %q: want the target's timeout first", d)
+	}
+}

@@ -80,7 +80,7 @@ func (r *Report) text(b *bytes.Buffer) {
 		for _, d := range res.Differences {
 			fmt.Fprintf(b, "   - %s\n", d)
 		}
-		left, right := lines(res.Target), lines(res.Mock)
+		left, right := lines(res.Target, res.Mock), lines(res.Mock, res.Target)
 		fmt.Fprintf(b, "   %-*s | %s\n", answerWidth, "target", "mock")
 		fmt.Fprintf(b, "   %s-+-%s\n", strings.Repeat("-", answerWidth), strings.Repeat("-", answerWidth))
 		for i := range max(len(left), len(right)) {
@@ -102,25 +102,39 @@ func (r *Report) text(b *bytes.Buffer) {
 func (r *Report) markdown(b *bytes.Buffer) {
 	fmt.Fprintf(b, "## iscmock compare\n\nTarget: %s, iscmock %s, %s. %s.\n\n", hostOnly(r.Target), r.Iscmock,
 		r.Started.Format("2006-01-02 15:04 UTC"), r.summary())
-	b.WriteString("| probe | verdict | differences |\n|---|---|---|\n")
-	for _, res := range r.Results {
-		d := cell(res.Reason)
-		if len(res.Differences) > 0 {
-			var cells []string
-			for _, diff := range res.Differences {
-				cells = append(cells, cell(diff))
+	table := func(results []Result) {
+		b.WriteString("| probe | verdict | differences |\n|---|---|---|\n")
+		for _, res := range results {
+			d := cell(res.Reason)
+			if len(res.Differences) > 0 {
+				var cells []string
+				for _, diff := range res.Differences {
+					cells = append(cells, cell(diff))
+				}
+				d = strings.Join(cells, "<br>")
 			}
-			d = strings.Join(cells, "<br>")
+			fmt.Fprintf(b, "| `%s` | %s | %s |\n", res.Probe, res.Verdict, d)
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", res.Probe, res.Verdict, d)
 	}
+	var notSame []Result
+	for _, res := range r.Results {
+		if res.Verdict != Same {
+			notSame = append(notSame, res)
+		}
+	}
+	if len(notSame) > 0 {
+		table(notSame)
+	}
+	b.WriteString("\n<details><summary>Every probe</summary>\n\n")
+	table(r.Results)
+	b.WriteString("\n</details>\n")
 	for _, res := range r.differing() {
 		fmt.Fprintf(b, "\n### `%s`: %s\n\n%s. Sends `%s`.\n\n", res.Probe, res.Verdict, res.What, res.Request)
 		for _, d := range res.Differences {
 			fmt.Fprintf(b, "- %s\n", cell(d))
 		}
 		fmt.Fprintf(b, "\n<table><tr><th>target</th><th>mock</th></tr><tr><td><pre>%s</pre></td><td><pre>%s</pre></td></tr></table>\n",
-			html.EscapeString(strings.Join(lines(res.Target), "\n")), html.EscapeString(strings.Join(lines(res.Mock), "\n")))
+			html.EscapeString(strings.Join(lines(res.Target, res.Mock), "\n")), html.EscapeString(strings.Join(lines(res.Mock, res.Target), "\n")))
 	}
 	if len(r.LeftOnTarget) > 0 {
 		fmt.Fprintf(b, "\n**%v**\n", r.LeftError())
@@ -137,8 +151,9 @@ func (r *Report) differing() []Result {
 	return out
 }
 
-// lines renders an answer for a person, trimmed: status, setup step or error, the headers, the body.
-func lines(a *Answer) []string {
+// lines renders an answer for a person, trimmed: status, setup step or error, the headers that
+// differ from the other answer's, the body.
+func lines(a, other *Answer) []string {
 	if a == nil {
 		return []string{"(not asked)"}
 	}
@@ -153,8 +168,10 @@ func lines(a *Answer) []string {
 		out = append(out, "status "+strconv.Itoa(a.Status))
 	}
 	var names []string
-	for h := range a.Headers {
-		names = append(names, h)
+	for h, v := range a.Headers {
+		if other == nil || other.Headers[h] != v {
+			names = append(names, h)
+		}
 	}
 	slices.Sort(names)
 	for _, h := range names {
