@@ -60,12 +60,12 @@ func (c *compareCmd) run(ctx context.Context, out output) error {
 	if terminal(out.stderr) {
 		cfg.Progress = func(n, total int, probe string) {
 			fmt.Fprintf(out.stderr, "\r\033[Kprobe %d of %d: %s", n, total, probe)
-			if n == total {
-				fmt.Fprintln(out.stderr)
-			}
 		}
 	}
 	report, runErr := compare.Run(ctx, cfg)
+	if cfg.Progress != nil {
+		fmt.Fprint(out.stderr, "\r\033[K") // the progress line, if one is left
+	}
 	if report == nil {
 		return runErr
 	}

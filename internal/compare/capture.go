@@ -197,7 +197,7 @@ func Replay(ctx context.Context, dir string) (*Report, CaptureInfo, error) {
 	if err != nil {
 		return nil, info, err
 	}
-	report := &Report{Target: dir, Iscmock: info.Iscmock, Started: time.Now().UTC(), Counts: map[Verdict]int{}, tenant: t}
+	report := &Report{Target: dir, Iscmock: info.Iscmock, Started: time.Now().UTC(), Compared: Compared, Counts: map[Verdict]int{}, tenant: t}
 	report.Results = runPlan(ctx, plan, captured, m, t, normaliser{run: v.run}, nil)
 	for _, r := range report.Results {
 		report.Counts[r.Verdict]++

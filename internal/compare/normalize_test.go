@@ -62,3 +62,23 @@ func TestCompareAnswers(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAnswer: any body a target sends normalises without a panic, and what comes out shows no
+// secret or token in the clear.
+func FuzzAnswer(f *testing.F) {
+	f.Add(`{"secret":"1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9","id":"86f1dc6fe8f54414950454cbb11278fa"}`)
+	f.Add(`{"access_token":"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln","expires_in":600}`)
+	f.Add(`[{"created":"2026-01-05T10:00:00Z","lastUsed":null}]`)
+	f.Add(`not json eyJa.eyJb.c`)
+	n := normaliser{run: "0a1b2c3d"}
+	f.Fuzz(func(t *testing.T, body string) {
+		a := n.answer(200, http.Header{"Slpt-Request-Id": {body}}, []byte(body))
+		out := jsonText(a, "")
+		if m := jwtRe.FindString(out); m != "" {
+			t.Errorf("a token in the clear: %s", m)
+		}
+		if m := hex64Re.FindString(out); m != "" {
+			t.Errorf("a secret in the clear: %s", m)
+		}
+	})
+}

@@ -60,8 +60,8 @@ func (r *Report) summary() string {
 }
 
 func (r *Report) text(b *bytes.Buffer) {
-	fmt.Fprintf(b, "iscmock compare: %s against iscmock %s, %s\n%s\n\n", r.Target, r.Iscmock,
-		r.Started.Format("2006-01-02 15:04 UTC"), r.summary())
+	fmt.Fprintf(b, "iscmock compare: %s against iscmock %s, %s\n%s\nEach probe compares the %s.\n\n", r.Target, r.Iscmock,
+		r.Started.Format("2006-01-02 15:04 UTC"), r.summary(), Compared)
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROBE\tVERDICT\t")
 	for _, res := range r.Results {
@@ -100,8 +100,8 @@ func (r *Report) text(b *bytes.Buffer) {
 }
 
 func (r *Report) markdown(b *bytes.Buffer) {
-	fmt.Fprintf(b, "## iscmock compare\n\nTarget: %s, iscmock %s, %s. %s.\n\n", hostOnly(r.Target), r.Iscmock,
-		r.Started.Format("2006-01-02 15:04 UTC"), r.summary())
+	fmt.Fprintf(b, "## iscmock compare\n\nTarget: %s, iscmock %s, %s. %s.\nEach probe compares the %s.\n\n", hostOnly(r.Target), r.Iscmock,
+		r.Started.Format("2006-01-02 15:04 UTC"), r.summary(), Compared)
 	table := func(results []Result) {
 		b.WriteString("| probe | verdict | differences |\n|---|---|---|\n")
 		for _, res := range results {

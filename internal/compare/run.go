@@ -59,13 +59,18 @@ type Result struct {
 	Mock        *Answer  `json:"mock,omitempty"`
 }
 
+// Compared says what every probe compares.
+var Compared = "status; the headers " + strings.Join(Headers, ", ") + "; the JSON body (members, types, null " +
+	"against absent, values), with ids, secrets, times, tracking ids, tokens, org and pod normalised to their form"
+
 // Report is a run's outcome.
 type Report struct {
-	Target  string          `json:"target"`
-	Iscmock string          `json:"iscmock"`
-	Started time.Time       `json:"started"`
-	Counts  map[Verdict]int `json:"counts"`
-	Results []Result        `json:"results"`
+	Target   string          `json:"target"`
+	Iscmock  string          `json:"iscmock"`
+	Started  time.Time       `json:"started"`
+	Compared string          `json:"compared"`
+	Counts   map[Verdict]int `json:"counts"`
+	Results  []Result        `json:"results"`
 	// LeftOnTarget lists tokens the run created and could not delete.
 	LeftOnTarget []string `json:"leftOnTarget,omitempty"`
 
@@ -99,7 +104,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	v := newVars(randomHex(4), time.Now())
 	target := &side{name: "target", base: strings.TrimSuffix(cfg.Target, "/"), http: &http.Client{Timeout: cfg.Timeout},
 		limit: newLimiter(cfg.Budget, cfg.Window), admin: cfg.Admin, user: cfg.User, vars: v, bearer: map[Caller]string{}}
-	report := &Report{Target: cfg.Target, Iscmock: cfg.Iscmock, Started: time.Now().UTC(), Counts: map[Verdict]int{},
+	report := &Report{Target: cfg.Target, Iscmock: cfg.Iscmock, Started: time.Now().UTC(), Compared: Compared, Counts: map[Verdict]int{},
 		secrets: []string{cfg.Admin.Secret, cfg.User.Secret}}
 	defer func() {
 		// The run's own context may be over: cleaning up gets a fresh one.
