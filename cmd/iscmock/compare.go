@@ -20,7 +20,7 @@ type compareCmd struct {
 	UserClientID     string        `env:"ISCMOCK_COMPARE_USER_CLIENT_ID" help:"Client id of a PAT of an end user, for the rights probes."`
 	UserClientSecret string        `env:"ISCMOCK_COMPARE_USER_CLIENT_SECRET" help:"Its secret."`
 	Versions         []string      `env:"ISCMOCK_COMPARE_VERSIONS" help:"API versions to probe, comma-separated (default: all): beta, v3, v2024, v2025, v2026, v1."`
-	Only             string        `env:"ISCMOCK_COMPARE_ONLY" help:"Run only the probes whose name matches this glob (v3/create/*, token/*)."`
+	Only             string        `env:"ISCMOCK_COMPARE_ONLY" help:"Run only the probes whose name matches this glob, * matching any run of characters (v3/*, */create/*, token/*)."`
 	Format           string        `default:"text" enum:"text,json,markdown" env:"ISCMOCK_COMPARE_FORMAT" help:"Report format: text, json or markdown."`
 	Out              string        `type:"path" env:"ISCMOCK_COMPARE_OUT" help:"Write the report to this file instead of stdout."`
 	Capture          string        `type:"path" env:"ISCMOCK_COMPARE_CAPTURE" help:"Write each target answer (normalised, without secrets) into this folder, for the project's replay tests."`

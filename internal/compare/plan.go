@@ -2,7 +2,7 @@ package compare
 
 import (
 	"net/http"
-	"path"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -133,21 +133,24 @@ func Plan(versions ...string) []Probe {
 	return append(plan, oauthProbes()...)
 }
 
-// Select keeps the probes whose name matches the glob (path.Match, where * stops at /; "" keeps all).
-func Select(plan []Probe, glob string) ([]Probe, error) {
+// Select keeps the probes whose name matches the glob, where * matches any run of characters, /
+// included, as in scenario paths ("" keeps all).
+func Select(plan []Probe, glob string) []Probe {
 	if glob == "" {
-		return plan, nil
+		return plan
 	}
-	if _, err := path.Match(glob, ""); err != nil {
-		return nil, err
+	parts := strings.Split(glob, "*")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
 	}
+	re := regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
 	var out []Probe
 	for _, p := range plan {
-		if ok, _ := path.Match(glob, p.Name); ok || strings.HasPrefix(p.Name, glob+"/") {
+		if re.MatchString(p.Name) {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }
 
 const (

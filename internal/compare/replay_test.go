@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -85,14 +86,51 @@ func TestReplayFindsADifference(t *testing.T) {
 	}
 }
 
-// writeSelfCapture runs compare against the mock itself, with the default tenant's org admin and
-// end user, and writes the capture.
-func writeSelfCapture(t *testing.T) {
+// TestCaptureRoundTrip: a capture holds no secret, token or real name, and replays as captured.
+func TestCaptureRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	if err := selfCompare(t, "v3/*").WriteCapture(dir, "a test"); err != nil {
+		t.Fatal(err)
+	}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if m := secretLike.FindString(string(b)); m != "" {
+			t.Errorf("%s shows %s…", path, m[:8])
+		}
+		for _, name := range []string{"Alice Admin", "Bob Builder", "alice.admin", "CI pipeline", "Local development"} {
+			if strings.Contains(string(b), name) {
+				t.Errorf("%s shows the real name %q", path, name)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, _, err := compare.Replay(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(compare.Select(compare.Plan(), "v3/*")); len(report.Results) != want || report.Counts[compare.Same] != want {
+		t.Errorf("replay: %v over %d probes, want all %d the same", report.Counts, len(report.Results), want)
+	}
+}
+
+var secretLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.|\b[0-9a-f]{64}\b`)
+
+// selfCompare runs compare against the mock itself, as the default tenant's org admin and end
+// user, on the probes only selects ("" for all).
+func selfCompare(t *testing.T, only string) *compare.Report {
+	t.Helper()
 	srv := mock.NewServer(t)
 	report, err := compare.Run(context.Background(), compare.Config{
 		Target:  srv.URL(),
 		Admin:   compare.Client{ID: "86f1dc6fe8f54414950454cbb11278fa", Secret: "1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9"},
 		User:    compare.Client{ID: "348aa283bdc67879ef654fb8906f6f35", Secret: "f9c1fa39cb546fe1d7417123a7e9139ff21ef5ebaa12ba9b08f7fd4e4b249398"},
+		Only:    only,
 		Iscmock: "self",
 	})
 	if err != nil {
@@ -101,6 +139,12 @@ func writeSelfCapture(t *testing.T) {
 	if report.Differences() {
 		t.Fatal("the mock differs from itself")
 	}
+	return report
+}
+
+// writeSelfCapture captures the mock itself into testdata/captures.
+func writeSelfCapture(t *testing.T) {
+	report := selfCompare(t, "")
 	dir := filepath.Join(capturesDir, selfCapture)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)

@@ -167,10 +167,7 @@ func (cfg Config) plan() ([]Probe, error) {
 			return nil, fmt.Errorf("--versions: unknown version %q; known: beta, v3, v2024, v2025, v2026, v1", v)
 		}
 	}
-	plan, err := Select(Plan(cfg.Versions...), cfg.Only)
-	if err != nil {
-		return nil, fmt.Errorf("--only: %w", err)
-	}
+	plan := Select(Plan(cfg.Versions...), cfg.Only)
 	if len(plan) == 0 {
 		return nil, fmt.Errorf("--only %q selects no probe", cfg.Only)
 	}
