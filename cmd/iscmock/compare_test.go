@@ -475,3 +475,53 @@ rules:
 		t.Errorf("differences %q: want the target's timeout first", d)
 	}
 }
+
+// TestCompareSkipsWhenFull: an admin who already holds ISC's maximum gets no token created; the
+// probes that need room are skipped, and say why.
+func TestCompareSkipsWhenFull(t *testing.T) {
+	var more strings.Builder
+	for i := 2; i <= compare.MaxTokensPerOwner; i++ {
+		fmt.Fprintf(&more, "  - {id: %032x, secret: %064x, name: extra %d, owner: %s, created: 2026-02-01T00:00:00Z}\n", i, i, i, adminID)
+	}
+	full := filepath.Join(t.TempDir(), "full.yaml")
+	writeFile(t, full, string(fixtures.Default)+more.String())
+	tg := startTarget(t, "--fixtures", full)
+	code, out, stderr := compareRun(t, append(credentials(tg.base), "--versions", "v3", "--format", "json")...)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s\n%s", code, out, stderr)
+	}
+	var r struct{ Results []compare.Result }
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	var skipped []string
+	for _, res := range r.Results {
+		if res.Verdict == compare.Skipped {
+			skipped = append(skipped, res.Probe)
+			if !strings.Contains(res.Reason, "already holds 10 tokens") {
+				t.Errorf("%s skipped because %q", res.Probe, res.Reason)
+			}
+		}
+	}
+	want := []string{"v3/create/200", "v3/create/400-missing-name", "v3/create/403-scope", "v3/create/400-duplicate-name", "v3/create/duplicate-name-case",
+		"v3/create/validity-14", "v3/create/validity-43201", "v3/create/expiry-past", "v3/create/expiry-7-months",
+		"v3/create/expiry-omitted", "v3/create/never-expires", "v3/patch/200", "v3/patch/400", "v3/patch/401", "v3/patch/415",
+		"v3/delete/204", "v3/delete/401", "v3/delete/403-user-deletes-admins", "v3/create/limit-11th"}
+	if diff := cmp.Diff(want, skipped); diff != "" {
+		t.Errorf("skipped probes (-want +got):\n%s", diff)
+	}
+	res, err := http.Get(tg.base + "/__admin/requests?operation=createPersonalAccessToken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var creates []struct{ IdentityID string }
+	if err := json.NewDecoder(res.Body).Decode(&creates); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range creates {
+		if c.IdentityID == adminID {
+			t.Errorf("a create reached the target as the admin, who had no room")
+		}
+	}
+}
