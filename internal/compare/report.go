@@ -12,9 +12,6 @@ import (
 	"text/tabwriter"
 )
 
-// Formats are the report formats Write knows.
-var Formats = []string{"text", "json", "markdown"}
-
 // answerLines bounds how much of an answer a difference shows; answerWidth its columns in text.
 const (
 	answerLines = 40
