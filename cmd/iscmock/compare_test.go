@@ -466,7 +466,7 @@ rules:
     respond: {delay: 20s}
 `)
 	tg := startTarget(t, "--scenario", stall)
-	code, out, stderr := compareRun(t, append(credentials(tg.base), "--only", "v3/delete/404", "--timeout", "200ms", "--format", "json")...)
+	code, out, stderr := compareRun(t, append(credentials(tg.base), "--only", "v3/delete/404", "--timeout", "1s", "--format", "json")...)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s\n%s", code, out, stderr)
 	}
