@@ -65,6 +65,12 @@ func (n normaliser) answer(status int, h http.Header, body []byte) Answer {
 		return a
 	}
 	a.Body = n.value("", v)
+	// ISC's error bodies repeat the request id as trackingId.
+	if m, ok := v.(map[string]any); ok {
+		if id, ok := m["trackingId"].(string); ok && id != h.Get("SLPT-Request-ID") {
+			a.Headers["SLPT-Request-ID"] = n.text("SLPT-Request-ID", h.Get("SLPT-Request-ID")) + " (not the body's trackingId)"
+		}
+	}
 	return a
 }
 

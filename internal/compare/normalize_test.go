@@ -39,7 +39,7 @@ func TestNormaliseText(t *testing.T) {
 
 func TestCompareAnswers(t *testing.T) {
 	n := normaliser{}
-	h := http.Header{"Content-Type": {"application/json"}}
+	h := http.Header{"Content-Type": {"application/json"}, "Slpt-Request-Id": {"0123456789abcdef0123456789abcdef"}}
 	cases := []struct {
 		name         string
 		target, mock string
@@ -52,6 +52,8 @@ func TestCompareAnswers(t *testing.T) {
 		{"list lengths and items", `[{"a":1},{"a":2}]`, `[{"a":3}]`, []string{"body: target has 2 items, mock 1", "body[0].a: target 1, mock 3"}},
 		{"time format", `{"created":"2026-01-05T10:00:00Z"}`, `{"created":"2026-01-05T10:00:00.000Z"}`,
 			[]string{`body.created: target "<date-time, not millisecond UTC>", mock "<date-time>"`}},
+		{"tracking id apart from the request id", `{"trackingId":"86f1dc6fe8f54414950454cbb11278fa"}`, `{"trackingId":"0123456789abcdef0123456789abcdef"}`,
+			[]string{`header SLPT-Request-ID: target "<hex32> (not the body's trackingId)", mock "<hex32>"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
