@@ -36,8 +36,8 @@ var errBadCredentials = oauthError(http.StatusUnauthorized, "unauthorized", "Ful
 
 // token: POST /oauth/token with grant_type=client_credentials and a PAT's id and secret, from a
 // form body, a multipart form, the query string or HTTP Basic, as real clients send them.
-func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
-	if err := tokenParams(r); err != nil {
+func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) error {
+	if err := tokenParams(ex, r); err != nil {
 		return err
 	}
 	switch grant := r.Form.Get("grant_type"); {
@@ -71,7 +71,6 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
 	if pat.LastUsed.IsZero() || now.Sub(pat.LastUsed) >= lastUsedEvery {
 		s.touch(pat.ID, now)
 	}
-	ex := exchangeOf(r)
 	ex.identity, ex.clientID = owner.ID, pat.ID
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: token, TokenType: "bearer", ExpiresIn: pat.AccessTokenValiditySeconds,
@@ -83,8 +82,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
 
 // tokenParams reads the token request's parameters, once: the scenario may ask first, and both
 // must see the same failure.
-func tokenParams(r *http.Request) error {
-	ex := exchangeOf(r)
+func tokenParams(ex *exchange, r *http.Request) error {
 	if !ex.formRead {
 		ex.formRead, ex.formErr = true, readTokenParams(r)
 	}

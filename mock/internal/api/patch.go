@@ -22,10 +22,7 @@ var patchOptions = func() *jsonpatch.ApplyOptions {
 }()
 
 func (s *Service) applyPatch(c *call, p store.PAT, patch jsonpatch.Patch) (store.PAT, error) {
-	doc, err := json.Marshal(view(c.v, p, s.owner(p.OwnerID)))
-	if err != nil {
-		return p, err
-	}
+	doc := (&patItem{v: c.v, pat: p, owner: s.owner(p.OwnerID)}).appendJSON(nil)
 	patched, err := patch.ApplyWithOptions(doc, patchOptions)
 	if err != nil {
 		return p, badRequest(codeIllegal, "The JSON Patch could not be applied: %v", err)

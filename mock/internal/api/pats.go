@@ -2,8 +2,9 @@ package api
 
 import (
 	"errors"
-
-	"github.com/gorilla/mux"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/iscmock/iscmock/mock/internal/auth"
 	"github.com/iscmock/iscmock/mock/internal/store"
@@ -14,14 +15,16 @@ import (
 // owner-id=me needs my-read; an identity id, or none (the whole tenant), needs all-read. Managed
 // tokens are listed only to callers with managed-read.
 func (s *Service) listPATs(c *call) (any, error) {
-	params := c.r.URL.Query()
-	for _, p := range []string{"owner-id", "filters"} {
-		if len(params[p]) > 1 {
-			return nil, badRequest(codeBadContent, "Query parameter %s is given %d times; give it once.", p, len(params[p]))
-		}
+	owner, err := queryParam(c.r.URL.RawQuery, "owner-id")
+	if err != nil {
+		return nil, err
+	}
+	filters, err := queryParam(c.r.URL.RawQuery, "filters")
+	if err != nil {
+		return nil, err
 	}
 	var q store.Query
-	switch owner := params.Get("owner-id"); owner {
+	switch owner {
 	case "me":
 		if !c.rights.Has(auth.MyRead) {
 			return nil, errForbidden
@@ -33,28 +36,47 @@ func (s *Service) listPATs(c *call) (any, error) {
 		}
 		q.Owner = owner
 	}
-	if f := params.Get("filters"); f != "" {
-		set, err := compiledFilter(f)
+	if filters != "" {
+		set, err := compiledFilter(filters)
 		if err != nil {
 			return nil, err
 		}
 		q.LastUsed = &set
 	}
-	out := []patView{}
-	// Most lists are the caller's own tokens: look each owner up once.
-	owners := map[string]ownerView{c.caller.ID: {Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}
-	for _, p := range s.Store.List(q) {
-		if p.Managed && !c.rights.Has(auth.ManagedRead) {
+	pats := s.Store.List(q)
+	if !c.rights.Has(auth.ManagedRead) {
+		pats = slices.DeleteFunc(pats, func(p store.PAT) bool { return p.Managed })
+	}
+	return &patList{s: s, v: c.v, caller: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}, pats: pats}, nil
+}
+
+// queryParam is the value of a query parameter, as url.Values.Get has it ("" when absent), read
+// without building url.Values. A parameter given twice is an error.
+func queryParam(rawQuery, name string) (string, error) {
+	var value string
+	n := 0
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		if pair == "" || strings.Contains(pair, ";") { // url.ParseQuery drops these too
 			continue
 		}
-		o, ok := owners[p.OwnerID]
-		if !ok {
-			o = s.owner(p.OwnerID)
-			owners[p.OwnerID] = o
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil || k != name {
+			continue
 		}
-		out = append(out, view(c.v, p, o))
+		if v, err = url.QueryUnescape(v); err != nil {
+			continue
+		}
+		if n++; n == 1 {
+			value = v
+		}
 	}
-	return out, nil
+	if n > 1 {
+		return "", badRequest(codeBadContent, "Query parameter %s is given %d times; give it once.", name, n)
+	}
+	return value, nil
 }
 
 // createPAT: POST {collection}. The token belongs to the caller; the secret is shown only here.
@@ -117,7 +139,7 @@ func (s *Service) patchPAT(c *call) (any, error) {
 		return nil, err
 	}
 	var name string
-	updated, err := s.Store.Update(mux.Vars(c.r)["id"], func(p store.PAT) (store.PAT, error) {
+	updated, err := s.Store.Update(c.id, func(p store.PAT) (store.PAT, error) {
 		if p.OwnerID != c.caller.ID || !c.rights.Has(auth.MyManage) {
 			return p, errForbidden
 		}
@@ -128,12 +150,12 @@ func (s *Service) patchPAT(c *call) (any, error) {
 	if err := s.storeError(err, name); err != nil {
 		return nil, err
 	}
-	return view(c.v, updated, s.owner(updated.OwnerID)), nil
+	return &patItem{v: c.v, pat: updated, owner: s.owner(updated.OwnerID)}, nil
 }
 
 // deletePAT: DELETE {collection}/{id}. Deleting another identity's token needs all-manage.
 func (s *Service) deletePAT(c *call) (any, error) {
-	err := s.Store.Delete(mux.Vars(c.r)["id"], func(p store.PAT) error {
+	err := s.Store.Delete(c.id, func(p store.PAT) error {
 		need := auth.MyManage
 		if p.OwnerID != c.caller.ID {
 			need = auth.AllManage

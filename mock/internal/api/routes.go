@@ -63,39 +63,76 @@ var operations = []operation{
 		handle: (*Service).deletePAT},
 }
 
-// router is the one route table, built once for every server: each operation in every version,
-// plus the token endpoint. Its handlers serve the tenant whose Service the request carries, at
-// the tenant's own paths.
-var router = sync.OnceValue(func() *mux.Router {
+// route is what serves one method of one path: an operation of a version, /oauth/token, or one of
+// the refusals.
+type route struct {
+	op, version string
+	handle      handler
+}
+
+// handler serves a request; the error it returns is written as ISC's error body.
+type handler func(s *Service, ex *exchange, w http.ResponseWriter, r *http.Request) error
+
+// resource is a path of the route table, with its routes by method.
+type resource map[string]route
+
+// routeTable is the one route table, built once for every server: each operation in every
+// version, plus the token endpoint. gorilla/mux matches the path; the resource it maps to picks the
+// route by method, so that matching a request copies nothing into its context.
+type routeTable struct {
+	paths     *mux.Router
+	resources map[*mux.Route]resource
+}
+
+var router = sync.OnceValue(func() *routeTable {
 	// SkipClean: a path with dot segments or doubled slashes is not redirected but answered as it
 	// stands (a 404 in ISC's shape), so ids such as ".." never reach another route.
-	r := mux.NewRouter().SkipClean(true)
+	t := &routeTable{paths: mux.NewRouter().SkipClean(true), resources: map[*mux.Route]resource{}}
+	add := func(path, method string, rt route) {
+		for r, res := range t.resources {
+			if tpl, _ := r.GetPathTemplate(); tpl == path {
+				res[method] = rt
+				return
+			}
+		}
+		t.resources[t.paths.Path(path)] = resource{method: rt}
+	}
 	for _, v := range Versions {
 		for _, op := range operations {
 			path := v.Collection
 			if op.Item {
 				path += "/{id}"
 			}
-			r.Handle(path, apiHandler(v, op)).Methods(op.Method)
+			add(path, op.Method, route{op: op.ID, version: v.Name, handle: apiHandler(v, op)})
 		}
 	}
-	r.Handle("/oauth/token", endpoint(OpToken, "", (*Service).token)).Methods(http.MethodPost)
-	r.NotFoundHandler = endpoint("", "", func(*Service, http.ResponseWriter, *http.Request) error { return errNotFound })
-	r.MethodNotAllowedHandler = endpoint("", "", func(_ *Service, w http.ResponseWriter, req *http.Request) error {
-		w.Header().Set("Allow", strings.Join(allowed(r, req), ", "))
-		return methodNotAllowed(req.Method)
-	})
-	return r
+	add("/oauth/token", http.MethodPost, route{op: OpToken, handle: (*Service).token})
+	return t
 })
 
-// allowed lists the methods the router serves on the request's path, for the Allow header.
-func allowed(r *mux.Router, req *http.Request) []string {
+var notFound = route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return errNotFound }}
+
+// lookup finds the request's route and the path's variables.
+func (t *routeTable) lookup(r *http.Request) (route, map[string]string) {
+	var match mux.RouteMatch
+	if !t.paths.Match(r, &match) {
+		return notFound, nil
+	}
+	res := t.resources[match.Route]
+	if rt, ok := res[r.Method]; ok {
+		return rt, match.Vars
+	}
+	return route{handle: func(_ *Service, _ *exchange, w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", strings.Join(res.allowed(), ", "))
+		return methodNotAllowed(r.Method)
+	}}, nil
+}
+
+// allowed lists the resource's methods, for the Allow header.
+func (res resource) allowed() []string {
 	var out []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		probe := req.Clone(req.Context())
-		probe.Method = m
-		var match mux.RouteMatch
-		if r.Match(probe, &match) && match.MatchErr == nil {
+		if _, ok := res[m]; ok {
 			out = append(out, m)
 		}
 	}

@@ -21,13 +21,13 @@ const rateLimitRule = "rateLimit"
 
 // scripted lets the running scenario act on a request before its handler does. It returns true when
 // the request has been answered (or dropped) and the handler must not run.
-func (s *Service) scripted(w http.ResponseWriter, r *http.Request, op, version string, handle http.HandlerFunc) bool {
+func (s *Service) scripted(ex *exchange, w http.ResponseWriter, r *http.Request) bool {
 	if s.Faults == nil {
 		return false
 	}
-	d := s.Faults.Decide(scenario.Request{Operation: op, Version: version, Method: r.Method, Path: r.URL.Path,
-		Caller: func() scenario.Caller { return s.caller(r, op) }})
-	ex := exchangeOf(r)
+	op := ex.route.op
+	d := s.Faults.Decide(scenario.Request{Operation: op, Version: ex.route.version, Method: r.Method, Path: r.URL.Path,
+		Caller: func() scenario.Caller { return s.caller(ex, r) }})
 	if d.RetryAfter > 0 {
 		ex.rule = rateLimitRule
 		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfter))
@@ -55,7 +55,7 @@ func (s *Service) scripted(w http.ResponseWriter, r *http.Request, op, version s
 	case scenario.FaultMalformed:
 		// The request is served for real; only its answer arrives cut in half.
 		rec := httptest.NewRecorder()
-		handle(rec, r)
+		s.run(ex, rec, r)
 		body := rec.Body.Bytes()
 		body = body[:len(body)/2]
 		if len(body) == 0 {
@@ -70,13 +70,13 @@ func (s *Service) scripted(w http.ResponseWriter, r *http.Request, op, version s
 		if a.Status == 0 {
 			return false // a slow but normal answer
 		}
-		respond(w, r, op, a)
+		respond(w, ex, a)
 	}
 	return true
 }
 
 // respond writes a scripted status: the rule's body, or ISC's for the status.
-func respond(w http.ResponseWriter, r *http.Request, op string, a *scenario.Action) {
+func respond(w http.ResponseWriter, ex *exchange, a *scenario.Action) {
 	for k, v := range a.Headers {
 		w.Header().Set(k, v)
 	}
@@ -90,7 +90,7 @@ func respond(w http.ResponseWriter, r *http.Request, op string, a *scenario.Acti
 	case a.Status < 400:
 		w.WriteHeader(a.Status)
 	default:
-		writeError(w, exchangeOf(r).requestID, statusError(a.Status, op == OpToken))
+		writeError(w, ex.requestID, statusError(a.Status, ex.route.op == OpToken))
 	}
 }
 
@@ -119,10 +119,10 @@ func statusError(status int, oauth bool) *Error {
 
 // caller tells the scenario who is calling: from the bearer token, or at the token endpoint from
 // the client credentials.
-func (s *Service) caller(r *http.Request, op string) scenario.Caller {
-	if op == OpToken {
+func (s *Service) caller(ex *exchange, r *http.Request) scenario.Caller {
+	if ex.route.op == OpToken {
 		id, _, ok := r.BasicAuth()
-		if !ok && tokenParams(r) == nil {
+		if !ok && tokenParams(ex, r) == nil {
 			id = r.Form.Get("client_id")
 		}
 		pat, _ := s.Store.PAT(id)

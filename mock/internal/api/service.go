@@ -2,7 +2,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iscmock/iscmock/mock/internal/auth"
@@ -66,12 +66,15 @@ func New(cfg Config) *Service {
 	return &Service{Config: cfg, signer: auth.NewSigner(cfg.Now)}
 }
 
-// exchange is what the request pipeline learns about one request, for headers and the log.
+// exchange is one request on its way through the tenant's API: its route, and what the pipeline
+// learns about it for headers, the log and the journal. One allocation holds it all.
 type exchange struct {
-	service   *Service
+	route     route
+	vars      map[string]string // the path's variables
+	w         statusWriter
 	path      string // as requested, tenant prefix included
 	requestID string
-	operation string
+	header    [1]string // the SLPT-Request-ID header's value
 	identity  string
 	clientID  string
 	rule      string // the scenario rule that acted, if any
@@ -79,10 +82,6 @@ type exchange struct {
 	formRead  bool  // /oauth/token's parameters have been read ...
 	formErr   error // ... with this result
 }
-
-type exchangeKey struct{}
-
-func exchangeOf(r *http.Request) *exchange { return r.Context().Value(exchangeKey{}).(*exchange) }
 
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {
@@ -108,24 +107,31 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // ServeHTTP serves the tenant's API.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, router()) }
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, vars := router().lookup(r)
+	s.serve(w, r, rt, vars)
+}
 
 // Refuse answers a request with err, as the API answers its own errors.
 func (s *Service) Refuse(w http.ResponseWriter, r *http.Request, err error) {
-	s.serve(w, r, endpoint("", "", func(*Service, http.ResponseWriter, *http.Request) error { return err }))
+	s.serve(w, r, route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return err }}, nil)
 }
 
-// serve runs h with the headers every ISC response carries, logs and journals the request, and
-// turns a panic into ISC's 500 rather than a dropped connection.
-func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
+// serve runs the route with the headers every ISC response carries, lets the tenant's scenario act
+// first, logs and journals the request, and turns a panic into ISC's 500 rather than a dropped
+// connection.
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars map[string]string) {
 	start := time.Now()
-	ex := &exchange{service: s, path: s.Prefix + r.URL.Path, requestID: s.IDs.Hex(16)}
+	logging := s.Logger.Enabled(r.Context(), slog.LevelInfo)
+	ex := &exchange{route: rt, vars: vars, path: s.Prefix + r.URL.Path, requestID: s.IDs.Hex(16)}
+	ex.header[0] = ex.requestID
 	hdr := w.Header()
-	hdr["SLPT-Request-ID"] = []string{ex.requestID} // ISC's spelling, which Set would canonicalize
+	hdr["SLPT-Request-ID"] = ex.header[:] // ISC's spelling, which Set would canonicalize
 	for k, v := range commonHeaders {
 		hdr[k] = v
 	}
-	sw := &statusWriter{ResponseWriter: w, ex: ex}
+	ex.w = statusWriter{ResponseWriter: w, ex: ex}
+	sw := &ex.w
 	defer func() {
 		v := recover()
 		if v != nil && v != http.ErrAbortHandler {
@@ -134,51 +140,45 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h http.Handler) 
 				writeError(sw, ex.requestID, errInternal)
 			}
 		}
-		if s.Logger.Enabled(r.Context(), slog.LevelInfo) {
-			s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", ex.operation,
+		if logging {
+			s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", rt.op,
 				"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
 		}
 		s.Journal.Record(journal.Entry{Time: s.Now().UTC(), Method: r.Method, Path: ex.path, Query: journalQuery(r.URL.RawQuery),
-			Operation: ex.operation, Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule,
+			Operation: rt.op, Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule,
 			RequestID: ex.requestID, Duration: time.Since(start)})
 		if v == http.ErrAbortHandler {
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
 		}
 	}()
-	r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
-	h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
+	}
+	if !s.scripted(ex, sw, r) {
+		s.run(ex, sw, r)
+	}
 }
 
-// endpoint names a route's operation, lets the tenant's scenario act first, and writes the error
-// its handler returns.
-func endpoint(op, version string, fn func(*Service, http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ex := exchangeOf(r)
-		ex.operation = op
-		s := ex.service
-		handle := func(w http.ResponseWriter, r *http.Request) {
-			if err := fn(s, w, r); err != nil {
-				writeError(w, ex.requestID, err)
-			}
-		}
-		if !s.scripted(w, r, op, version, handle) {
-			handle(w, r)
-		}
-	})
+// run runs the request's handler and writes the error it returns.
+func (s *Service) run(ex *exchange, w http.ResponseWriter, r *http.Request) {
+	if err := ex.route.handle(s, ex, w, r); err != nil {
+		writeError(w, ex.requestID, err)
+	}
 }
 
 // call is an authenticated API request.
 type call struct {
 	r      *http.Request
 	v      Version
+	id     string // the token the path names, for item operations
 	now    time.Time
 	caller store.Identity
 	rights auth.Rights
 }
 
 // apiHandler authenticates and authorizes the request for op, then runs it: a nil result is 204.
-func apiHandler(v Version, op operation) http.Handler {
-	return endpoint(op.ID, v.Name, func(s *Service, w http.ResponseWriter, r *http.Request) error {
+func apiHandler(v Version, op operation) handler {
+	return func(s *Service, ex *exchange, w http.ResponseWriter, r *http.Request) error {
 		claims, err := s.authenticate(r)
 		if err != nil {
 			return err
@@ -187,12 +187,11 @@ func apiHandler(v Version, op operation) http.Handler {
 		if !ok {
 			return unauthorized("JWT validation failed: the token's identity does not exist")
 		}
-		ex := exchangeOf(r)
 		ex.identity, ex.clientID = caller.ID, claims.ClientID
 		if !auth.Allows(claims.Scope, op.Scopes) {
 			return errForbidden
 		}
-		c := &call{r: r, v: v, now: s.Now(), caller: caller,
+		c := &call{r: r, v: v, id: ex.vars["id"], now: s.Now(), caller: caller,
 			rights: auth.Effective(caller.UserLevels, caller.Rights, claims.Scope)}
 		body, err := op.handle(s, c)
 		if err != nil {
@@ -204,7 +203,7 @@ func apiHandler(v Version, op operation) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, body)
 		return nil
-	})
+	}
 }
 
 func (s *Service) authenticate(r *http.Request) (*auth.Claims, error) {
@@ -238,14 +237,37 @@ func (s *Service) Mint(identity store.Identity, clientID string, scope []string,
 	return token, c, err
 }
 
+// appender is a response body that writes its own JSON, straight into a pooled buffer.
+type appender interface {
+	appendJSON(b []byte) []byte
+}
+
+// buffers keep response buffers between requests; ones grown past maxPooled are left to the
+// collector, so a huge list does not stay in the pool.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooled = 64 << 10
+
+// writeJSON writes body: an appender as it writes itself, anything else through encoding/json.
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		panic(err) // response types always marshal
-	}
 	w.Header()["Content-Type"] = jsonContentType
+	a, ok := body.(appender)
+	if !ok {
+		b, err := json.Marshal(body)
+		if err != nil {
+			panic(err) // response types always marshal
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+		return
+	}
+	buf := buffers.Get().(*[]byte)
+	*buf = a.appendJSON((*buf)[:0])
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(*buf) // a ResponseWriter does not keep what it is given
+	if cap(*buf) <= maxPooled {
+		buffers.Put(buf)
+	}
 }
 
 // readBody reads the request body, answering 413 past maxBody.

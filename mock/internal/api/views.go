@@ -1,32 +1,21 @@
 package api
 
 import (
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
-// The JSON shapes of the spec's PAT schemas, fields in the documents' order.
+// The JSON shapes of the spec's PAT schemas, fields in the documents' order. Tokens, which every
+// list carries by the page, are written by hand into the response buffer, exactly as encoding/json
+// would write them (TestViewsMatchEncodingJSON holds them to it); the rarer answers are structs.
 
 type ownerView struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
 	Name string `json:"name"`
-}
-
-// patView is GetPersonalAccessTokenResponse: list items and patch results.
-type patView struct {
-	ID                         string    `json:"id"`
-	Name                       string    `json:"name"`
-	Scope                      []string  `json:"scope"`
-	Owner                      ownerView `json:"owner"`
-	Created                    string    `json:"created"`
-	LastUsed                   *string   `json:"lastUsed"`
-	Managed                    bool      `json:"managed"`
-	AccessTokenValiditySeconds int       `json:"accessTokenValiditySeconds"`
-	ExpirationDate             *string   `json:"expirationDate"`
-	// Only v2025 on have the field; older versions omit it.
-	UserAwareTokenNeverExpires *bool `json:"userAwareTokenNeverExpires,omitempty"`
 }
 
 // createdView is CreatePersonalAccessTokenResponse, the only answer that carries the secret.
@@ -39,6 +28,156 @@ type createdView struct {
 	Created                    string    `json:"created"`
 	AccessTokenValiditySeconds int       `json:"accessTokenValiditySeconds"`
 	ExpirationDate             *string   `json:"expirationDate"`
+}
+
+// patList is a list answer: GetPersonalAccessTokenResponse items. Owners other than the caller are
+// looked up once each.
+type patList struct {
+	s      *Service
+	v      Version
+	caller ownerView
+	pats   []store.PAT
+}
+
+func (l *patList) appendJSON(b []byte) []byte {
+	b = append(b, '[')
+	var others map[string]ownerView
+	for i := range l.pats {
+		p := &l.pats[i]
+		o := l.caller
+		if p.OwnerID != o.ID {
+			var ok bool
+			if o, ok = others[p.OwnerID]; !ok {
+				if others == nil {
+					others = map[string]ownerView{}
+				}
+				o = l.s.owner(p.OwnerID)
+				others[p.OwnerID] = o
+			}
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPAT(b, l.v, p, o)
+	}
+	return append(b, ']')
+}
+
+// patItem is one GetPersonalAccessTokenResponse: a patch's answer.
+type patItem struct {
+	v     Version
+	pat   store.PAT
+	owner ownerView
+}
+
+func (it *patItem) appendJSON(b []byte) []byte { return appendPAT(b, it.v, &it.pat, it.owner) }
+
+// appendPAT writes GetPersonalAccessTokenResponse; userAwareTokenNeverExpires only from v2025 on,
+// as the schemas have it.
+func appendPAT(b []byte, v Version, p *store.PAT, o ownerView) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, p.ID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, p.Name)
+	b = append(b, `,"scope":`...)
+	b = appendStrings(b, p.Scope)
+	b = append(b, `,"owner":{"type":`...)
+	b = appendString(b, o.Type)
+	b = append(b, `,"id":`...)
+	b = appendString(b, o.ID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, o.Name)
+	b = append(b, `},"created":`...)
+	b = appendTime(b, p.Created)
+	b = append(b, `,"lastUsed":`...)
+	b = appendTime(b, p.LastUsed)
+	b = append(b, `,"managed":`...)
+	b = strconv.AppendBool(b, p.Managed)
+	b = append(b, `,"accessTokenValiditySeconds":`...)
+	b = strconv.AppendInt(b, int64(p.AccessTokenValiditySeconds), 10)
+	b = append(b, `,"expirationDate":`...)
+	b = appendTime(b, p.ExpirationDate)
+	if v.NeverExpire {
+		b = append(b, `,"userAwareTokenNeverExpires":`...)
+		b = strconv.AppendBool(b, p.UserAwareTokenNeverExpires)
+	}
+	return append(b, '}')
+}
+
+// appendTime writes a timestamp as ISC does, or null for the zero time.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, msLayout)
+	return append(b, '"')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendString writes s as encoding/json does by default: quotes, backslashes and control
+// characters escaped, and also <, > and & (HTML-safe), U+2028 and U+2029, and invalid UTF-8 as
+// U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	done := 0 // s[:done] is written
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[done:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, `\b`...)
+			case '\f':
+				b = append(b, `\f`...)
+			case '\n':
+				b = append(b, `\n`...)
+			case '\r':
+				b = append(b, `\r`...)
+			case '\t':
+				b = append(b, `\t`...)
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			done = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(append(b, s[done:i]...), `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(append(b, s[done:i]...), '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		done = i
+	}
+	b = append(b, s[done:]...)
+	return append(b, '"')
 }
 
 // msLayout is a timestamp as ISC writes it: UTC, to the millisecond.
@@ -61,18 +200,6 @@ func truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond)
 func (s *Service) owner(id string) ownerView {
 	o, _ := s.Store.Identity(id)
 	return ownerView{Type: "IDENTITY", ID: id, Name: o.Name}
-}
-
-func view(v Version, p store.PAT, owner ownerView) patView {
-	out := patView{
-		ID: p.ID, Name: p.Name, Scope: p.Scope, Owner: owner, Created: ms(p.Created),
-		LastUsed: nullable(p.LastUsed), Managed: p.Managed, AccessTokenValiditySeconds: p.AccessTokenValiditySeconds,
-		ExpirationDate: nullable(p.ExpirationDate),
-	}
-	if v.NeverExpire {
-		out.UserAwareTokenNeverExpires = &p.UserAwareTokenNeverExpires
-	}
-	return out
 }
 
 func (s *Service) createdView(p store.PAT) createdView {

@@ -31,20 +31,30 @@ func RandomSeed() uint64 {
 	return binary.LittleEndian.Uint64(b[:])
 }
 
-func (s *Source) bytes(n int) []byte {
-	b := make([]byte, n)
+// fill fills b with random bytes.
+func (s *Source) fill(b []byte) {
 	s.mu.Lock()
 	_, _ = s.rng.Read(b) // ChaCha8.Read never fails
 	s.mu.Unlock()
-	return b
 }
 
 // Hex returns n random bytes as 2n lower-case hex characters.
-func (s *Source) Hex(n int) string { return hex.EncodeToString(s.bytes(n)) }
+func (s *Source) Hex(n int) string {
+	var buf [32]byte // every value the mock makes fits: no allocation but the string's
+	b := buf[:0]
+	if n <= len(buf) {
+		b = buf[:n]
+	} else {
+		b = make([]byte, n)
+	}
+	s.fill(b)
+	return hex.EncodeToString(b)
+}
 
 // UUID returns a random version 4 UUID in its dashed form.
 func (s *Source) UUID() string {
-	b := s.bytes(16)
+	b := make([]byte, 16)
+	s.fill(b)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])

@@ -64,9 +64,22 @@ type record struct {
 	neverExpiresAck, managed   bool
 }
 
+// isHex reports whether s is lower-case hex of whole bytes, which the store keeps as raw bytes.
+func isHex(s string) bool {
+	if len(s) == 0 || len(s)%2 != 0 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // pack keeps lower-case hex as raw bytes, at half the size; other text as it is.
 func pack(s string) (string, bool) {
-	if len(s) == 0 || len(s)%2 != 0 || strings.ContainsFunc(s, func(r rune) bool { return (r < '0' || r > '9') && (r < 'a' || r > 'f') }) {
+	if !isHex(s) {
 		return s, false
 	}
 	b, _ := hex.DecodeString(s) // checked above: cannot fail
@@ -116,9 +129,18 @@ func toRecord(p PAT) *record {
 // ID is the token's id as the API shows it.
 func (r *record) ID() string { return unpack(r.id, r.hexID) }
 
-// pat is the record as a PAT; without secret, Secret stays empty (and unpacking it is saved).
-func (r *record) pat(secret bool) PAT {
-	p := PAT{ID: r.ID(), Name: r.name, OwnerID: r.owner, Scope: *r.scope,
+// appendID appends the token's id as the API shows it.
+func (r *record) appendID(b []byte) []byte {
+	if r.hexID {
+		return hex.AppendEncode(b, []byte(r.id))
+	}
+	return append(b, r.id...)
+}
+
+// pat is the record as a PAT with the given id (r.ID(), or a slice of a string shared by a list);
+// without secret, Secret stays empty (and unpacking it is saved).
+func (r *record) pat(id string, secret bool) PAT {
+	p := PAT{ID: id, Name: r.name, OwnerID: r.owner, Scope: *r.scope,
 		AccessTokenValiditySeconds: int(r.validity), Created: fromMillis(r.created), LastUsed: fromMillis(r.lastUsed),
 		ExpirationDate: fromMillis(r.expires), UserAwareTokenNeverExpires: r.neverExpiresAck, Managed: r.managed}
 	if secret {
@@ -139,13 +161,13 @@ const (
 // (owner, lastUsed) index serves both an owner's tokens and, owner by owner, the whole tenant's.
 var schema = &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 	tIdentity: {Name: tIdentity, Indexes: map[string]*memdb.IndexSchema{
-		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*Identity).ID) })},
+		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*Identity).ID, 0) })},
 	}},
 	tPAT: {Name: tPAT, Indexes: map[string]*memdb.IndexSchema{
 		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { r := o.(*record); return packedKey(r.id, r.hexID) })},
 		ixOwnerLastUsed: {Name: ixOwnerLastUsed, Indexer: keyIndex(func(o any) []byte {
 			r := o.(*record)
-			return append(key(r.owner), timeKey(r.lastUsed)...)
+			return appendTimeKey(key(r.owner, timeKeySize), r.lastUsed)
 		})},
 	}},
 }}
@@ -156,6 +178,11 @@ type keyIndex func(o any) []byte
 func (f keyIndex) FromObject(o any) (bool, []byte, error) { return true, f(o), nil }
 
 func (f keyIndex) FromArgs(args ...any) ([]byte, error) {
+	if len(args) == 1 { // the store's lookups pass one key, made for the lookup alone
+		if b, ok := args[0].([]byte); ok {
+			return b, nil
+		}
+	}
 	var key []byte
 	for _, a := range args {
 		b, ok := a.([]byte)
@@ -168,10 +195,17 @@ func (f keyIndex) FromArgs(args ...any) ([]byte, error) {
 }
 
 // key encodes an id for the indexes, compactly: lower-case hex (ISC's ids) as its raw bytes,
-// anything else as itself. Tags and a closing 0 keep keys prefix-free.
-func key(id string) []byte {
-	s, isHex := pack(id)
-	return packedKey(s, isHex)
+// anything else as itself. Tags and a closing 0 keep keys prefix-free. The key has room for extra
+// more bytes, so that lookups append to it without a second allocation.
+func key(id string, extra int) []byte {
+	if isHex(id) {
+		n := len(id) / 2
+		k := make([]byte, 2+n, 2+n+extra)
+		k[0], k[1] = 1, byte(n)
+		_, _ = hex.Decode(k[2:], []byte(id)) // checked by isHex: cannot fail
+		return k
+	}
+	return append(append(append(make([]byte, 0, len(id)+2+extra), 2), id...), 0)
 }
 
 func packedKey(s string, isHex bool) []byte {
@@ -181,13 +215,15 @@ func packedKey(s string, isHex bool) []byte {
 	return append(append([]byte{2}, s...), 0)
 }
 
-// timeKey orders null before every instant, and instants by time.
-func timeKey(ms int64) []byte {
+// appendTimeKey appends a key that orders null before every instant, and instants by time.
+func appendTimeKey(b []byte, ms int64) []byte {
 	if ms == null {
-		return []byte{0}
+		return append(b, 0)
 	}
-	return binary.BigEndian.AppendUint64([]byte{1}, uint64(ms)^(1<<63))
+	return binary.BigEndian.AppendUint64(append(b, 1), uint64(ms)^(1<<63))
 }
+
+const timeKeySize = 9
 
 // afterOwner is past every key of an owner in the (owner, lastUsed) index.
 var afterOwner = []byte{2}
@@ -225,7 +261,7 @@ func (d *DB) write() *memdb.Txn { return d.db.Load().Txn(true) }
 
 // Identity returns the identity with the given id.
 func (d *DB) Identity(id string) (Identity, bool) {
-	o, err := d.read().First(tIdentity, ixID, key(id))
+	o, err := d.read().First(tIdentity, ixID, key(id, 0))
 	if err != nil || o == nil {
 		return Identity{}, false
 	}
@@ -249,11 +285,11 @@ func (d *DB) PAT(id string) (PAT, bool) {
 	if r == nil {
 		return PAT{}, false
 	}
-	return r.pat(true), true
+	return r.pat(id, true), true
 }
 
 func getRecord(txn *memdb.Txn, id string) *record {
-	o, err := txn.First(tPAT, ixID, key(id))
+	o, err := txn.First(tPAT, ixID, key(id, 0))
 	if err != nil || o == nil {
 		return nil
 	}
@@ -271,7 +307,7 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 		must(txn.Insert(tIdentity, &id))
 	}
 	for _, p := range pats {
-		o, _ := txn.First(tIdentity, ixID, key(p.OwnerID))
+		o, _ := txn.First(tIdentity, ixID, key(p.OwnerID, 0))
 		if o == nil {
 			return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
 		}
@@ -310,7 +346,7 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	if old == nil {
 		return PAT{}, ErrNotFound
 	}
-	p := old.pat(true)
+	p := old.pat(old.ID(), true)
 	p.Scope = slices.Clone(p.Scope)
 	p, err := change(p)
 	if err != nil {
@@ -323,7 +359,7 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	r := toRecord(p)
 	must(txn.Insert(tPAT, r))
 	txn.Commit()
-	return r.pat(true), nil
+	return r.pat(p.ID, true), nil
 }
 
 // Delete removes the token with id if allow, given the token, returns nil; its error aborts.
@@ -334,7 +370,7 @@ func (d *DB) Delete(id string, allow func(PAT) error) error {
 	if r == nil {
 		return ErrNotFound
 	}
-	if err := allow(r.pat(false)); err != nil {
+	if err := allow(r.pat(id, false)); err != nil {
 		return err
 	}
 	must(txn.Delete(tPAT, r))
@@ -359,17 +395,49 @@ func (d *DB) List(q Query) []PAT {
 	if q.LastUsed != nil {
 		set = *q.LastUsed
 	}
-	var out []PAT
+	recs := make([]*record, 0, 16) // a page of an owner's tokens, without an allocation
 	if q.Owner != "" {
-		out = listOwner(txn, q.Owner, set, q.Secrets, out)
+		recs = listOwner(txn, q.Owner, set, recs)
 	} else {
-		for owner := firstOwner(txn, nil); owner != ""; owner = firstOwner(txn, append(key(owner), afterOwner...)) {
-			out = listOwner(txn, owner, set, q.Secrets, out)
+		for owner := firstOwner(txn, nil); owner != ""; owner = firstOwner(txn, append(key(owner, 1), afterOwner...)) {
+			recs = listOwner(txn, owner, set, recs)
 		}
 	}
+	out := pats(recs, q.Secrets)
 	slices.SortFunc(out, func(a, b PAT) int {
 		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
 	})
+	return out
+}
+
+// pats makes records PATs, in two allocations however many: one for the PATs, one for their ids.
+func pats(recs []*record, secrets bool) []PAT {
+	if len(recs) == 0 {
+		return nil
+	}
+	var ids strings.Builder
+	n := 0
+	for _, r := range recs {
+		n += len(r.id)
+		if r.hexID {
+			n += len(r.id)
+		}
+	}
+	ids.Grow(n)
+	var buf [64]byte
+	for _, r := range recs {
+		_, _ = ids.Write(r.appendID(buf[:0]))
+	}
+	all, at := ids.String(), 0
+	out := make([]PAT, len(recs))
+	for i, r := range recs {
+		end := at + len(r.id)
+		if r.hexID {
+			end += len(r.id)
+		}
+		out[i] = r.pat(all[at:end], secrets)
+		at = end
+	}
 	return out
 }
 
@@ -384,38 +452,38 @@ func firstOwner(txn *memdb.Txn, key []byte) string {
 }
 
 // listOwner appends the owner's tokens whose lastUsed is in set.
-func listOwner(txn *memdb.Txn, owner string, set filter.Set, secrets bool, out []PAT) []PAT {
-	prefix := key(owner)
-	scan := func(from []byte, keep func(*record) bool) {
-		it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, append(slices.Clip(prefix), from...))
-		must(err)
-		for o := it.Next(); o != nil; o = it.Next() {
-			r := o.(*record)
-			if r.owner != owner || !keep(r) {
-				return
-			}
-			out = append(out, r.pat(secrets))
-		}
-	}
+func listOwner(txn *memdb.Txn, owner string, set filter.Set, out []*record) []*record {
 	ranges := set.Ranges
 	if set.Null && len(ranges) > 0 && ranges[0].Lo == math.MinInt64 {
 		// Null sorts just before the first instant: one walk covers both.
-		hi := ranges[0].Hi
-		scan(timeKey(null), func(r *record) bool { return r.lastUsed <= hi })
+		out = scanOwner(txn, owner, null, ranges[0].Hi, out)
 		ranges = ranges[1:]
 	} else if set.Null {
-		scan(timeKey(null), func(r *record) bool { return r.lastUsed == null })
+		out = scanOwner(txn, owner, null, null, out)
 	}
 	for _, rg := range ranges {
-		lo := max(rg.Lo, null+1) // null sorts before every instant
-		scan(timeKey(lo), func(r *record) bool { return r.lastUsed != null && r.lastUsed <= rg.Hi })
+		out = scanOwner(txn, owner, max(rg.Lo, null+1), rg.Hi, out) // null sorts before every instant
+	}
+	return out
+}
+
+// scanOwner appends the owner's tokens whose lastUsed lies from from to to, null being the least.
+func scanOwner(txn *memdb.Txn, owner string, from, to int64, out []*record) []*record {
+	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, appendTimeKey(key(owner, timeKeySize), from))
+	must(err)
+	for o := it.Next(); o != nil; o = it.Next() {
+		r := o.(*record)
+		if r.owner != owner || r.lastUsed > to {
+			break
+		}
+		out = append(out, r)
 	}
 	return out
 }
 
 // ownerRecords calls fn with each of the owner's tokens until it returns false.
 func ownerRecords(txn *memdb.Txn, owner string, fn func(*record) bool) {
-	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, key(owner))
+	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, key(owner, 0))
 	must(err)
 	for o := it.Next(); o != nil; o = it.Next() {
 		r := o.(*record)
