@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -232,6 +233,22 @@ var afterOwner = []byte{2}
 type DB struct {
 	db   atomic.Pointer[memdb.MemDB]
 	base *memdb.MemDB
+
+	// current is the latest state, shared by every reader; every commit publishes a new one, in
+	// order under mu.
+	current atomic.Pointer[state]
+	mu      sync.Mutex
+}
+
+// state is one committed state as readers see it: a read transaction (reads change nothing in it,
+// so it is shared, and a read does not pay for a transaction of its own), and the identities read
+// from it so far, since every authenticated request looks up its caller. The memo holds at most
+// the tenant's identities and goes with the state.
+type state struct {
+	txn *memdb.Txn
+
+	mu         sync.RWMutex
+	identities map[string]Identity
 }
 
 // New returns an empty store.
@@ -242,6 +259,7 @@ func New() *DB {
 	}
 	d := &DB{base: db.Snapshot()}
 	d.db.Store(db)
+	d.publish()
 	return d
 }
 
@@ -250,22 +268,50 @@ func New() *DB {
 func (d *DB) Clone() *DB {
 	c := &DB{base: d.db.Load().Snapshot()}
 	c.db.Store(c.base.Snapshot())
+	c.publish()
 	return c
 }
 
 // Reset discards every change since the store was made or cloned.
-func (d *DB) Reset() { d.db.Store(d.base.Snapshot()) }
+func (d *DB) Reset() {
+	d.db.Store(d.base.Snapshot())
+	d.publish()
+}
 
-func (d *DB) read() *memdb.Txn  { return d.db.Load().Txn(false) }
+// publish makes the latest state the one readers see.
+func (d *DB) publish() {
+	d.mu.Lock()
+	d.current.Store(&state{txn: d.db.Load().Txn(false), identities: map[string]Identity{}})
+	d.mu.Unlock()
+}
+
+// commit ends a write and publishes it.
+func (d *DB) commit(txn *memdb.Txn) {
+	txn.Commit()
+	d.publish()
+}
+
+func (d *DB) read() *memdb.Txn  { return d.current.Load().txn }
 func (d *DB) write() *memdb.Txn { return d.db.Load().Txn(true) }
 
 // Identity returns the identity with the given id.
 func (d *DB) Identity(id string) (Identity, bool) {
-	o, err := d.read().First(tIdentity, ixID, key(id, 0))
+	st := d.current.Load()
+	st.mu.RLock()
+	i, ok := st.identities[id]
+	st.mu.RUnlock()
+	if ok {
+		return i, true
+	}
+	o, err := st.txn.First(tIdentity, ixID, key(id, 0))
 	if err != nil || o == nil {
 		return Identity{}, false
 	}
-	return *o.(*Identity), true
+	i = *o.(*Identity)
+	st.mu.Lock()
+	st.identities[id] = i
+	st.mu.Unlock()
+	return i, true
 }
 
 // Identities returns every identity, ordered by id.
@@ -317,7 +363,7 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 		}
 		must(txn.Insert(tPAT, toRecord(p)))
 	}
-	txn.Commit()
+	d.commit(txn)
 	return nil
 }
 
@@ -333,7 +379,7 @@ func (d *DB) Create(p PAT, limit int) error {
 		return ErrOwnerLimit
 	}
 	must(txn.Insert(tPAT, toRecord(p)))
-	txn.Commit()
+	d.commit(txn)
 	return nil
 }
 
@@ -358,7 +404,7 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	}
 	r := toRecord(p)
 	must(txn.Insert(tPAT, r))
-	txn.Commit()
+	d.commit(txn)
 	return r.pat(p.ID, true), nil
 }
 
@@ -374,7 +420,7 @@ func (d *DB) Delete(id string, allow func(PAT) error) error {
 		return err
 	}
 	must(txn.Delete(tPAT, r))
-	txn.Commit()
+	d.commit(txn)
 	return nil
 }
 
