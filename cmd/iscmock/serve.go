@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iscmock/iscmock/mock"
@@ -30,7 +32,9 @@ type serveCmd struct {
 const shutdownGrace = 10 * time.Second
 
 func (c *serveCmd) Run(ctx context.Context, out output) error {
-	opts := []mock.Option{mock.WithLogger(logger(out.stderr, c.LogFormat)), mock.WithJournalSize(c.JournalSize), mock.WithMaxTenants(c.MaxTenants),
+	logs := newLogWriter(out.stderr)
+	defer logs.Flush()
+	opts := []mock.Option{mock.WithLogger(logger(logs, c.LogFormat)), mock.WithJournalSize(c.JournalSize), mock.WithMaxTenants(c.MaxTenants),
 		mock.WithMaxTokensPerOwner(c.MaxTokens)}
 	if c.Fixtures != "" {
 		opts = append(opts, mock.WithFixtures(c.Fixtures))
@@ -86,6 +90,38 @@ func httpServer(h http.Handler) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// logWriter batches the request log: one write per burst of lines rather than one per request,
+// so that logging stays off a busy server's path. No line waits longer than logFlushEvery.
+type logWriter struct {
+	mu    sync.Mutex
+	w     *bufio.Writer
+	timer *time.Timer
+}
+
+const logFlushEvery = 100 * time.Millisecond
+
+func newLogWriter(w io.Writer) *logWriter { return &logWriter{w: bufio.NewWriterSize(w, 32<<10)} }
+
+func (l *logWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w.Buffered() == 0 { // the first line since the last flush: the next flush is due
+		if l.timer == nil {
+			l.timer = time.AfterFunc(logFlushEvery, l.Flush)
+		} else {
+			l.timer.Reset(logFlushEvery)
+		}
+	}
+	return l.w.Write(p)
+}
+
+// Flush writes what is buffered.
+func (l *logWriter) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.w.Flush()
 }
 
 func logger(w io.Writer, format string) *slog.Logger {
