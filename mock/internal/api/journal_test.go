@@ -13,6 +13,7 @@ func TestJournalQuery(t *testing.T) {
 		{"kept as sent", "owner-id=me&filters=lastUsed%20isnull", "owner-id=me&filters=lastUsed%20isnull"},
 		{"secret masked", "client_id=a&client_secret=s3cret&grant_type=client_credentials", "client_id=a&client_secret=%2A%2A%2A&grant_type=client_credentials"},
 		{"secret encoded", "client%5Fsecret=s3cret", "client_secret=%2A%2A%2A"},
+		{"secret spelled in escapes", "a=%3A&client_%73ecret=s3cret", "a=%3A&client_secret=%2A%2A%2A"},
 		{"unreadable with a secret", "client_secret=s3cret&x=%zz", "(not kept: a query that does not parse and may hold a secret)"},
 		{"unreadable without one", "x=%zz", "x=%zz"},
 		{"cut", strings.Repeat("a", 2000), strings.Repeat("a", maxJournalQuery) + "…"},

@@ -21,7 +21,7 @@ var patchOptions = func() *jsonpatch.ApplyOptions {
 	return o
 }()
 
-func (s *Service) applyPatch(c *call, p store.PAT, patch jsonpatch.Patch) (store.PAT, error) {
+func (s *Service) applyPatch(c call, p store.PAT, patch jsonpatch.Patch) (store.PAT, error) {
 	doc := (&patItem{v: c.v, pat: p, owner: s.owner(p.OwnerID)}).appendJSON(nil)
 	patched, err := patch.ApplyWithOptions(doc, patchOptions)
 	if err != nil {

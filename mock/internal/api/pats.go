@@ -14,7 +14,7 @@ import (
 //
 // owner-id=me needs my-read; an identity id, or none (the whole tenant), needs all-read. Managed
 // tokens are listed only to callers with managed-read.
-func (s *Service) listPATs(c *call) (any, error) {
+func (s *Service) listPATs(c call) (any, error) {
 	owner, err := queryParam(c.r.URL.RawQuery, "owner-id")
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func queryParam(rawQuery, name string) (string, error) {
 }
 
 // createPAT: POST {collection}. The token belongs to the caller; the secret is shown only here.
-func (s *Service) createPAT(c *call) (any, error) {
+func (s *Service) createPAT(c call) (any, error) {
 	if !c.rights.Has(auth.MyManage) {
 		return nil, errForbidden
 	}
@@ -126,7 +126,7 @@ func (s *Service) createPAT(c *call) (any, error) {
 // patchPAT: PATCH {collection}/{id} with an RFC 6902 document. The patch is applied to a copy of
 // the token's representation and the result validated as a whole, inside one store transaction:
 // a rejected patch changes nothing. Only the owner may patch a token.
-func (s *Service) patchPAT(c *call) (any, error) {
+func (s *Service) patchPAT(c call) (any, error) {
 	if err := requireContentType(c.r, "application/json-patch+json"); err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (s *Service) patchPAT(c *call) (any, error) {
 }
 
 // deletePAT: DELETE {collection}/{id}. Deleting another identity's token needs all-manage.
-func (s *Service) deletePAT(c *call) (any, error) {
+func (s *Service) deletePAT(c call) (any, error) {
 	err := s.Store.Delete(c.id, func(p store.PAT) error {
 		need := auth.MyManage
 		if p.OwnerID != c.caller.ID {

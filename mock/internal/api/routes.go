@@ -33,7 +33,7 @@ type operation struct {
 	Method string
 	Item   bool     // on /{id} rather than the collection
 	Scopes []string // the spec's security scopes: a token needs one of them, or sp:scopes:all
-	handle func(*Service, *call) (any, error)
+	handle func(*Service, call) (any, error)
 }
 
 // Operation names, as the spec's operationIds; "token" is /oauth/token.

@@ -191,7 +191,7 @@ func apiHandler(v Version, op operation) handler {
 		if !auth.Allows(claims.Scope, op.Scopes) {
 			return errForbidden
 		}
-		c := &call{r: r, v: v, id: ex.vars["id"], now: s.Now(), caller: caller,
+		c := call{r: r, v: v, id: ex.vars["id"], now: s.Now(), caller: caller,
 			rights: auth.Effective(caller.UserLevels, caller.Rights, claims.Scope)}
 		body, err := op.handle(s, c)
 		if err != nil {

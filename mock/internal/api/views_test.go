@@ -64,6 +64,23 @@ func TestViewsMatchEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestTimesMatchFormat: timestamps are written as time formats them, whatever the year, zone or
+// precision.
+func TestTimesMatchFormat(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 1, 2, 3, 4, 5, 6_999_999, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("x", -7*3600)),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC),
+		time.UnixMilli(1_780_000_000_123),
+	} {
+		want := `"` + ms(at) + `"`
+		if got := appendTime(nil, at); string(got) != want {
+			t.Errorf("%v: got %s, want %s", at, got, want)
+		}
+	}
+}
+
 // FuzzAppendString: any string, valid UTF-8 or not, is written as encoding/json writes it.
 func FuzzAppendString(f *testing.F) {
 	for _, s := range hostileStrings {
