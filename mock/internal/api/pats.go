@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/iscmock/iscmock/mock/internal/auth"
@@ -43,11 +44,19 @@ func (s *Service) listPATs(c call) (any, error) {
 		}
 		q.LastUsed = &set
 	}
-	pats := s.Store.List(q)
-	if !c.rights.Has(auth.ManagedRead) {
-		pats = slices.DeleteFunc(pats, func(p store.PAT) bool { return p.Managed })
-	}
-	return &patList{s: s, v: c.v, caller: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}, pats: pats}, nil
+	managed := c.rights.Has(auth.ManagedRead)
+	// The answer follows from the store's state and these parameters alone: clients that poll get
+	// it made once per state.
+	key := c.v.Name + "\x00" + q.Owner + "\x00" + filters + "\x00" + strconv.FormatBool(managed)
+	return rawJSON(s.Store.Memo(key, func() []byte {
+		pats := s.Store.List(q)
+		if !managed {
+			pats = slices.DeleteFunc(pats, func(p store.PAT) bool { return p.Managed })
+		}
+		caller, _ := s.Store.Identity(c.caller.ID)
+		l := patList{s: s, v: c.v, caller: ownerView{Type: "IDENTITY", ID: caller.ID, Name: caller.Name}, pats: pats}
+		return l.appendJSON(nil)
+	})), nil
 }
 
 // queryParam is the value of a query parameter, as url.Values.Get has it ("" when absent), read

@@ -242,6 +242,11 @@ type appender interface {
 	appendJSON(b []byte) []byte
 }
 
+// rawJSON is a body already written.
+type rawJSON []byte
+
+func (r rawJSON) appendJSON(b []byte) []byte { return append(b, r...) }
+
 // buffers keep response buffers between requests; ones grown past maxPooled are left to the
 // collector, so a huge list does not stay in the pool.
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -251,6 +256,11 @@ const maxPooled = 64 << 10
 // writeJSON writes body: an appender as it writes itself, anything else through encoding/json.
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header()["Content-Type"] = jsonContentType
+	if raw, ok := body.(rawJSON); ok {
+		w.WriteHeader(status)
+		_, _ = w.Write(raw)
+		return
+	}
 	a, ok := body.(appender)
 	if !ok {
 		b, err := json.Marshal(body)

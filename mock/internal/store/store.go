@@ -241,14 +241,44 @@ type DB struct {
 }
 
 // state is one committed state as readers see it: a read transaction (reads change nothing in it,
-// so it is shared, and a read does not pay for a transaction of its own), and the identities read
-// from it so far, since every authenticated request looks up its caller. The memo holds at most
-// the tenant's identities and goes with the state.
+// so it is shared, and a read does not pay for a transaction of its own), the identities read from
+// it so far, since every authenticated request looks up its caller, and values made from it alone
+// (Memo). Both memos go with the state; the identities one holds at most the tenant's identities.
 type state struct {
 	txn *memdb.Txn
 
 	mu         sync.RWMutex
 	identities map[string]Identity
+	memo       map[string][]byte
+	memoBytes  int
+}
+
+// Bounds of a state's memo: a state that stays long (a read-only tenant) keeps at most this much.
+const (
+	MaxMemoValues = 64
+	MaxMemoBytes  = 1 << 20
+)
+
+// Memo returns the value make makes from the current state, made once per state: every change to
+// the store starts a new state with an empty memo, so a value never outlives what it was made from.
+// make must read nothing but the store, and the value must not be changed. Past MaxMemoValues or
+// MaxMemoBytes, values are made but not kept.
+func (d *DB) Memo(key string, make func() []byte) []byte {
+	st := d.current.Load()
+	st.mu.RLock()
+	v, ok := st.memo[key]
+	st.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = make()
+	st.mu.Lock()
+	if len(st.memo) < MaxMemoValues && st.memoBytes+len(v) <= MaxMemoBytes {
+		st.memo[key] = v
+		st.memoBytes += len(v)
+	}
+	st.mu.Unlock()
+	return v
 }
 
 // New returns an empty store.
@@ -281,7 +311,7 @@ func (d *DB) Reset() {
 // publish makes the latest state the one readers see.
 func (d *DB) publish() {
 	d.mu.Lock()
-	d.current.Store(&state{txn: d.db.Load().Txn(false), identities: map[string]Identity{}})
+	d.current.Store(&state{txn: d.db.Load().Txn(false), identities: map[string]Identity{}, memo: map[string][]byte{}})
 	d.mu.Unlock()
 }
 
