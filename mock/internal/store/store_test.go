@@ -123,3 +123,44 @@ func TestUpdateNeverMutates(t *testing.T) {
 		t.Errorf("after reset %+v: the update mutated the stored object", p)
 	}
 }
+
+// TestMemo: a value is made once per state, every change starts afresh, and the memo keeps at most
+// MaxMemoValues values and MaxMemoBytes bytes.
+func TestMemo(t *testing.T) {
+	db := New()
+	made := 0
+	get := func(key string, size int) []byte {
+		return db.Memo(key, func() []byte { made++; return make([]byte, size) })
+	}
+	get("a", 1)
+	get("a", 1)
+	if made != 1 {
+		t.Errorf("made %d times in one state, want once", made)
+	}
+	if err := db.Seed([]Identity{{ID: "o"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	get("a", 1)
+	if made != 2 {
+		t.Errorf("made %d times across a change, want twice", made)
+	}
+	db.Reset()
+	for i := range MaxMemoValues + 1 {
+		get(fmt.Sprint(i), 1)
+	}
+	made = 0
+	get(fmt.Sprint(MaxMemoValues), 1)
+	get("0", 1)
+	if made != 1 {
+		t.Errorf("past %d values: %d made again, want only the one over the bound", MaxMemoValues, made)
+	}
+	db.Reset()
+	made = 0
+	get("big", MaxMemoBytes)
+	get("more", 1)
+	get("more", 1)
+	get("big", MaxMemoBytes)
+	if made != 3 {
+		t.Errorf("past %d bytes: %d made, want the first big value kept and the small one made each time", MaxMemoBytes, made)
+	}
+}
