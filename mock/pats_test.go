@@ -214,3 +214,61 @@ func TestListOrderAndScopes(t *testing.T) {
 		t.Error("an empty owner-id should list the whole tenant")
 	}
 }
+
+// TestListFollowsEveryChange: lists are made once per state of the tenant, so a list right after
+// any change, through the API or not, must show it.
+func TestListFollowsEveryChange(t *testing.T) {
+	srv := newServer(t)
+	tok := token(t, srv, userID)
+	const path = "/v2025/personal-access-tokens?owner-id=me"
+	names := func() []string {
+		t.Helper()
+		var pats []patJSON
+		do(t, srv, request{Method: http.MethodGet, Path: path, Token: tok}).wantStatus(t, http.StatusOK).decode(t, &pats)
+		out := []string{}
+		for _, p := range pats {
+			used := "never"
+			if p.LastUsed != nil {
+				used = "used"
+			}
+			out = append(out, p.Owner.Name+"/"+p.Name+"/"+used)
+		}
+		return out
+	}
+	want := []string{"Uma User/old script/used", "Uma User/expired/never", "Uma User/user laptop/used"}
+	check := func(step string) {
+		t.Helper()
+		if got := names(); !cmp.Equal(got, want) {
+			t.Errorf("after %s: %v, want %v", step, got, want)
+		}
+	}
+	check("start")
+	check("a second list")
+
+	var created patJSON
+	do(t, srv, request{Method: http.MethodPost, Path: "/v2025/personal-access-tokens", Token: tok,
+		Body: `{"name":"new","userAwareTokenNeverExpires":true}`}).wantStatus(t, http.StatusOK).decode(t, &created)
+	want = append(want, "Uma User/new/never")
+	check("create")
+
+	do(t, srv, request{Method: http.MethodPatch, Path: "/v2025/personal-access-tokens/" + created.ID, Token: tok,
+		Body: `[{"op":"replace","path":"/name","value":"renamed"}]`}).wantStatus(t, http.StatusOK)
+	want[3] = "Uma User/renamed/never"
+	check("patch")
+
+	if err := srv.Seed(mock.Fixtures{Identities: []mock.Identity{{ID: userID, Name: "Uma Renamed"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i] = strings.Replace(want[i], "Uma User", "Uma Renamed", 1)
+	}
+	check("seeding the owner anew")
+
+	do(t, srv, request{Method: http.MethodDelete, Path: "/v2025/personal-access-tokens/" + created.ID, Token: tok}).wantStatus(t, http.StatusNoContent)
+	want = want[:3]
+	check("delete")
+
+	srv.Reset()
+	want = []string{"Uma User/old script/used", "Uma User/expired/never", "Uma User/user laptop/used"}
+	check("reset")
+}
