@@ -170,7 +170,7 @@ done
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 machine="$(nproc) CPUs ($cpu), $mem, $(uname -sr), $(date -u +%Y-%m-%d)"
-versions="iscmock $(git describe --always --dirty), $(go version | awk '{print $3}'), $(wrk -v 2>&1 | awk 'NR==1 {print $1, $2}')"
+versions="iscmock $(git describe --always --dirty), $(go version | awk '{print $3}'), $({ wrk -v 2>&1 || true; } | awk 'NR==1 {print $1, $2}')"
 if [[ " ${peers[*]} " == *" wiremock "* ]]; then versions+=", Java $(java -version 2>&1 | awk -F'"' 'NR==1 {print $2}')"; fi
 if [[ " ${peers[*]} " == *" prism "* ]]; then versions+=", Node $(node --version)"; fi
 

@@ -22,12 +22,12 @@ var patchOptions = func() *jsonpatch.ApplyOptions {
 }()
 
 func (s *Service) applyPatch(c call, p store.PAT, patch jsonpatch.Patch) (store.PAT, error) {
-	doc := (&patItem{v: c.v, pat: p, owner: s.owner(p.OwnerID)}).appendJSON(nil)
+	// Only the owner patches a token: the caller is the owner shown.
+	doc := (&patItem{v: c.v, pat: p, owner: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}).appendJSON(nil)
 	patched, err := patch.ApplyWithOptions(doc, patchOptions)
 	if err != nil {
 		return p, badRequest(codeIllegal, "The JSON Patch could not be applied: %v", err)
 	}
-	before, _ := decodeObject(doc)
 	after, err := decodeObject(patched)
 	if err != nil {
 		return p, err
@@ -44,7 +44,7 @@ func (s *Service) applyPatch(c call, p store.PAT, patch jsonpatch.Patch) (store.
 	if p.UserAwareTokenNeverExpires, err = parseBool("userAwareTokenNeverExpires", after["userAwareTokenNeverExpires"]); err != nil {
 		return p, err
 	}
-	if !bytes.Equal(before["expirationDate"], after["expirationDate"]) {
+	if !bytes.Equal(appendTime(nil, p.ExpirationDate), after["expirationDate"]) {
 		if p.ExpirationDate, err = parseExpiration(c.v, after["expirationDate"], c.now, p.Created); err != nil {
 			return p, err
 		}

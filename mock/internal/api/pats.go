@@ -129,7 +129,7 @@ func (s *Service) createPAT(c call) (any, error) {
 	if err := s.storeError(s.Store.Create(p, s.MaxTokensPerOwner), p.Name); err != nil {
 		return nil, err
 	}
-	return s.createdView(p), nil
+	return &createdPAT{pat: p, owner: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}, nil
 }
 
 // patchPAT: PATCH {collection}/{id} with an RFC 6902 document. The patch is applied to a copy of
@@ -159,7 +159,7 @@ func (s *Service) patchPAT(c call) (any, error) {
 	if err := s.storeError(err, name); err != nil {
 		return nil, err
 	}
-	return &patItem{v: c.v, pat: updated, owner: s.owner(updated.OwnerID)}, nil
+	return &patItem{v: c.v, pat: updated, owner: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}, nil
 }
 
 // deletePAT: DELETE {collection}/{id}. Deleting another identity's token needs all-manage.

@@ -18,16 +18,30 @@ type ownerView struct {
 	Name string `json:"name"`
 }
 
-// createdView is CreatePersonalAccessTokenResponse, the only answer that carries the secret.
-type createdView struct {
-	ID                         string    `json:"id"`
-	Secret                     string    `json:"secret"`
-	Scope                      []string  `json:"scope"`
-	Name                       string    `json:"name"`
-	Owner                      ownerView `json:"owner"`
-	Created                    string    `json:"created"`
-	AccessTokenValiditySeconds int       `json:"accessTokenValiditySeconds"`
-	ExpirationDate             *string   `json:"expirationDate"`
+// createdPAT is CreatePersonalAccessTokenResponse, the only answer that carries the secret.
+type createdPAT struct {
+	pat   store.PAT
+	owner ownerView
+}
+
+func (c *createdPAT) appendJSON(b []byte) []byte {
+	p := &c.pat
+	b = append(b, `{"id":`...)
+	b = appendString(b, p.ID)
+	b = append(b, `,"secret":`...)
+	b = appendString(b, p.Secret)
+	b = append(b, `,"scope":`...)
+	b = appendStrings(b, p.Scope)
+	b = append(b, `,"name":`...)
+	b = appendString(b, p.Name)
+	b = appendOwner(append(b, `,"owner":`...), c.owner)
+	b = append(b, `,"created":`...)
+	b = appendTime(b, p.Created)
+	b = append(b, `,"accessTokenValiditySeconds":`...)
+	b = strconv.AppendInt(b, int64(p.AccessTokenValiditySeconds), 10)
+	b = append(b, `,"expirationDate":`...)
+	b = appendTime(b, p.ExpirationDate)
+	return append(b, '}')
 }
 
 // patList is a list answer: GetPersonalAccessTokenResponse items. Owners other than the caller are
@@ -81,13 +95,8 @@ func appendPAT(b []byte, v Version, p *store.PAT, o ownerView) []byte {
 	b = appendString(b, p.Name)
 	b = append(b, `,"scope":`...)
 	b = appendStrings(b, p.Scope)
-	b = append(b, `,"owner":{"type":`...)
-	b = appendString(b, o.Type)
-	b = append(b, `,"id":`...)
-	b = appendString(b, o.ID)
-	b = append(b, `,"name":`...)
-	b = appendString(b, o.Name)
-	b = append(b, `},"created":`...)
+	b = appendOwner(append(b, `,"owner":`...), o)
+	b = append(b, `,"created":`...)
 	b = appendTime(b, p.Created)
 	b = append(b, `,"lastUsed":`...)
 	b = appendTime(b, p.LastUsed)
@@ -101,6 +110,16 @@ func appendPAT(b []byte, v Version, p *store.PAT, o ownerView) []byte {
 		b = append(b, `,"userAwareTokenNeverExpires":`...)
 		b = strconv.AppendBool(b, p.UserAwareTokenNeverExpires)
 	}
+	return append(b, '}')
+}
+
+func appendOwner(b []byte, o ownerView) []byte {
+	b = append(b, `{"type":`...)
+	b = appendString(b, o.Type)
+	b = append(b, `,"id":`...)
+	b = appendString(b, o.ID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, o.Name)
 	return append(b, '}')
 }
 
@@ -232,12 +251,4 @@ func truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond)
 func (s *Service) owner(id string) ownerView {
 	o, _ := s.Store.Identity(id)
 	return ownerView{Type: "IDENTITY", ID: id, Name: o.Name}
-}
-
-func (s *Service) createdView(p store.PAT) createdView {
-	return createdView{
-		ID: p.ID, Secret: p.Secret, Scope: p.Scope, Name: p.Name, Owner: s.owner(p.OwnerID),
-		Created: ms(p.Created), AccessTokenValiditySeconds: p.AccessTokenValiditySeconds,
-		ExpirationDate: nullable(p.ExpirationDate),
-	}
 }

@@ -23,6 +23,18 @@ type referenceView struct {
 	UserAwareTokenNeverExpires *bool     `json:"userAwareTokenNeverExpires,omitempty"`
 }
 
+// referenceCreated is CreatePersonalAccessTokenResponse as encoding/json writes it.
+type referenceCreated struct {
+	ID                         string    `json:"id"`
+	Secret                     string    `json:"secret"`
+	Scope                      []string  `json:"scope"`
+	Name                       string    `json:"name"`
+	Owner                      ownerView `json:"owner"`
+	Created                    string    `json:"created"`
+	AccessTokenValiditySeconds int       `json:"accessTokenValiditySeconds"`
+	ExpirationDate             *string   `json:"expirationDate"`
+}
+
 func reference(v Version, p store.PAT, o ownerView) []byte {
 	r := referenceView{ID: p.ID, Name: p.Name, Scope: p.Scope, Owner: o, Created: ms(p.Created),
 		LastUsed: nullable(p.LastUsed), Managed: p.Managed, AccessTokenValiditySeconds: p.AccessTokenValiditySeconds,
@@ -59,6 +71,12 @@ func TestViewsMatchEncodingJSON(t *testing.T) {
 			want := reference(v, p, o)
 			if got := appendPAT(nil, v, &p, o); string(got) != string(want) {
 				t.Errorf("%s, %q:\n got %s\nwant %s", v.Name, text, got, want)
+			}
+			p.Secret = text + "secret"
+			want, _ = json.Marshal(referenceCreated{ID: p.ID, Secret: p.Secret, Scope: p.Scope, Name: p.Name, Owner: o,
+				Created: ms(p.Created), AccessTokenValiditySeconds: p.AccessTokenValiditySeconds, ExpirationDate: nullable(p.ExpirationDate)})
+			if got := (&createdPAT{pat: p, owner: o}).appendJSON(nil); string(got) != string(want) {
+				t.Errorf("created, %q:\n got %s\nwant %s", text, got, want)
 			}
 		}
 	}

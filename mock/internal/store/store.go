@@ -196,22 +196,26 @@ func (f keyIndex) FromArgs(args ...any) ([]byte, error) {
 }
 
 // key encodes an id for the indexes, compactly: lower-case hex (ISC's ids) as its raw bytes,
-// anything else as itself. Tags and a closing 0 keep keys prefix-free. The key has room for extra
-// more bytes, so that lookups append to it without a second allocation.
+// anything else as itself. Tags and a closing 0 keep keys prefix-free. A raw first byte is split
+// into its two halves, so that the widest node of an index has 16 branches rather than 256: every
+// write copies the nodes on its path. The key has room for extra more bytes, so that lookups
+// append to it without a second allocation.
 func key(id string, extra int) []byte {
 	if isHex(id) {
 		n := len(id) / 2
-		k := make([]byte, 2+n, 2+n+extra)
+		k := make([]byte, 3+n, 3+n+extra)
 		k[0], k[1] = 1, byte(n)
-		_, _ = hex.Decode(k[2:], []byte(id)) // checked by isHex: cannot fail
+		_, _ = hex.Decode(k[3:], []byte(id)) // checked by isHex: cannot fail
+		k[2], k[3] = k[3]>>4, k[3]&0xf
 		return k
 	}
 	return append(append(append(make([]byte, 0, len(id)+2+extra), 2), id...), 0)
 }
 
+// packedKey is key for an id already packed.
 func packedKey(s string, isHex bool) []byte {
 	if isHex {
-		return append([]byte{1, byte(len(s))}, s...)
+		return append([]byte{1, byte(len(s)), s[0] >> 4, s[0] & 0xf}, s[1:]...)
 	}
 	return append(append([]byte{2}, s...), 0)
 }
