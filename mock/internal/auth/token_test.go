@@ -141,3 +141,20 @@ func TestRights(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSign is the ES256 signing that /oauth/token does for every token it mints: its cost on
+// its own, beside which the endpoint's is read.
+func BenchmarkSign(b *testing.B) {
+	s := NewSigner(newClock(t0).now)
+	c := &Claims{TenantID: "1b2c3d4e-0000-4000-8000-000000000000", Pod: "mock01-useast1", Org: "iscmock",
+		IdentityID: "2c9180867b50d088017b554662fb281e", UserName: "alice.admin", Authorities: []string{"ORG_ADMIN"},
+		ClientID: "86f1dc6fe8f54414950454cbb11278fa", Scope: []string{ScopeAll}, Exp: t0.Add(12 * time.Hour).Unix(),
+		JTI: "0f8fad5b-d9cb-469f-a165-70867728950e"}
+	_, _ = s.Sign(c) // the key is made on first use
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
