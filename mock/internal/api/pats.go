@@ -55,7 +55,7 @@ func (s *Service) listPATs(c call) (any, error) {
 		}
 		caller, _ := s.Store.Identity(c.caller.ID)
 		l := patList{s: s, v: c.v, caller: ownerView{Type: "IDENTITY", ID: caller.ID, Name: caller.Name}, pats: pats}
-		return l.appendJSON(nil)
+		return encode(&l)
 	})), nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -252,6 +253,17 @@ func (r rawJSON) appendJSON(b []byte) []byte { return append(b, r...) }
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxPooled = 64 << 10
+
+// encode returns a's JSON in a slice of its own, made in a pooled buffer.
+func encode(a appender) []byte {
+	buf := buffers.Get().(*[]byte)
+	*buf = a.appendJSON((*buf)[:0])
+	out := slices.Clone(*buf)
+	if cap(*buf) <= maxPooled {
+		buffers.Put(buf)
+	}
+	return out
+}
 
 // writeJSON writes body: an appender as it writes itself, anything else through encoding/json.
 func writeJSON(w http.ResponseWriter, status int, body any) {
