@@ -3,7 +3,7 @@
 # testdata/fixtures/ten-pats.yaml) from iscmock, a bare net/http server answering the same bytes,
 # and, where they can run here, WireMock and Prism serving the same answer as a static stub. Each
 # server is its own process; wrk drives it with 32 connections; rounds alternate between servers
-# after a warm-up round each, and the chart shows each server's mean rate. Run by hand, not in CI:
+# after a 10 s warm-up each, and the chart shows each server's mean rate. Run by hand, not in CI:
 #
 #   docs/performance.sh [SECONDS_PER_ROUND] [ROUNDS]      # default 5 and 3
 #
@@ -157,7 +157,7 @@ run_wrk() { # INDEX SECONDS: prints requests per second, or fails on errors
 
 echo "== warm-up, then $rounds alternated rounds of ${seconds}s, $connections connections"
 declare -A total
-for i in "${!names[@]}"; do run_wrk "$i" 3 >/dev/null; total[$i]=0; done
+for i in "${!names[@]}"; do run_wrk "$i" 10 >/dev/null; total[$i]=0; done # 10 s: the JVM compiles its hot paths
 for r in $(seq "$rounds"); do
   for i in "${!names[@]}"; do
     rate=$(run_wrk "$i" "$seconds")
