@@ -21,9 +21,6 @@ func TestMain(m *testing.M) {
 	conformance.Main(m)
 }
 
-// defaultAdmin is Alice Admin, the org admin of the embedded default tenant.
-const defaultAdmin = "2c9180867b50d088017b554662fb281e"
-
 type response struct {
 	Status int
 	Header http.Header

@@ -41,7 +41,7 @@ func (s *Source) fill(b []byte) {
 // Hex returns n random bytes as 2n lower-case hex characters.
 func (s *Source) Hex(n int) string {
 	var buf [32]byte // every value the mock makes fits: no allocation but the string's
-	b := buf[:0]
+	var b []byte
 	if n <= len(buf) {
 		b = buf[:n]
 	} else {
