@@ -3,8 +3,6 @@ package api
 import (
 	"errors"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/iscmock/iscmock/mock/internal/auth"
@@ -47,15 +45,16 @@ func (s *Service) listPATs(c call) (any, error) {
 	managed := c.rights.Has(auth.ManagedRead)
 	// The answer follows from the store's state and these parameters alone: clients that poll get
 	// it made once per state.
-	key := c.v.Name + "\x00" + q.Owner + "\x00" + filters + "\x00" + strconv.FormatBool(managed)
+	var buf [256]byte
+	key := append(append(append(buf[:0], c.v.Name...), 0), q.Owner...)
+	if managed {
+		key = append(key, 0, 'm')
+	}
+	key = append(append(key, 0), filters...)
 	return rawJSON(s.Store.Memo(key, func() []byte {
-		pats := s.Store.List(q)
-		if !managed {
-			pats = slices.DeleteFunc(pats, func(p store.PAT) bool { return p.Managed })
-		}
 		caller, _ := s.Store.Identity(c.caller.ID)
-		l := patList{s: s, v: c.v, caller: ownerView{Type: "IDENTITY", ID: caller.ID, Name: caller.Name}, pats: pats}
-		return encode(&l)
+		l := patList{s: s, v: c.v, caller: ownerView{Type: "IDENTITY", ID: caller.ID, Name: caller.Name}, q: q, managed: managed}
+		return encode(l.appendJSON)
 	})), nil
 }
 

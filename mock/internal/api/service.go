@@ -254,10 +254,10 @@ var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxPooled = 64 << 10
 
-// encode returns a's JSON in a slice of its own, made in a pooled buffer.
-func encode(a appender) []byte {
+// encode returns what appendJSON writes in a slice of its own, made in a pooled buffer.
+func encode(appendJSON func([]byte) []byte) []byte {
 	buf := buffers.Get().(*[]byte)
-	*buf = a.appendJSON((*buf)[:0])
+	*buf = appendJSON((*buf)[:0])
 	out := slices.Clone(*buf)
 	if cap(*buf) <= maxPooled {
 		buffers.Put(buf)

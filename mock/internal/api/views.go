@@ -44,20 +44,24 @@ func (c *createdPAT) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// patList is a list answer: GetPersonalAccessTokenResponse items. Owners other than the caller are
-// looked up once each.
+// patList is a list answer: GetPersonalAccessTokenResponse items, written as the store walks
+// them. Owners other than the caller are looked up once each.
 type patList struct {
-	s      *Service
-	v      Version
-	caller ownerView
-	pats   []store.PAT
+	s       *Service
+	v       Version
+	caller  ownerView
+	q       store.Query
+	managed bool // managed tokens are shown
 }
 
 func (l *patList) appendJSON(b []byte) []byte {
 	b = append(b, '[')
+	first := true
 	var others map[string]ownerView
-	for i := range l.pats {
-		p := &l.pats[i]
+	l.s.Store.Each(l.q, func(p store.PAT) {
+		if p.Managed && !l.managed {
+			return
+		}
 		o := l.caller
 		if p.OwnerID != o.ID {
 			var ok bool
@@ -69,11 +73,12 @@ func (l *patList) appendJSON(b []byte) []byte {
 				others[p.OwnerID] = o
 			}
 		}
-		if i > 0 {
+		if !first {
 			b = append(b, ',')
 		}
-		b = appendPAT(b, l.v, p, o)
-	}
+		first = false
+		b = appendPAT(b, l.v, &p, o)
+	})
 	return append(b, ']')
 }
 

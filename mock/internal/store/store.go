@@ -4,6 +4,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
@@ -130,6 +131,14 @@ func toRecord(p PAT) *record {
 // ID is the token's id as the API shows it.
 func (r *record) ID() string { return unpack(r.id, r.hexID) }
 
+// idLen is the length of the token's id as the API shows it.
+func (r *record) idLen() int {
+	if r.hexID {
+		return 2 * len(r.id)
+	}
+	return len(r.id)
+}
+
 // appendID appends the token's id as the API shows it.
 func (r *record) appendID(b []byte) []byte {
 	if r.hexID {
@@ -238,23 +247,30 @@ type DB struct {
 	db   atomic.Pointer[memdb.MemDB]
 	base *memdb.MemDB
 
-	// current is the latest state, shared by every reader; every commit publishes a new one, in
-	// order under mu.
+	// current is the latest state, shared by every reader; every commit publishes a new one,
+	// committing and publishing under mu, so that states are published in the order they were
+	// made and none is seen before it is published.
 	current atomic.Pointer[state]
 	mu      sync.Mutex
 }
 
 // state is one committed state as readers see it: a read transaction (reads change nothing in it,
-// so it is shared, and a read does not pay for a transaction of its own), the identities read from
-// it so far, since every authenticated request looks up its caller, and values made from it alone
-// (Memo). Both memos go with the state; the identities one holds at most the tenant's identities.
+// so it is shared, and a read does not pay for a transaction of its own), the identities read so
+// far, since every authenticated request looks up its caller, and values made from it alone (Memo).
+// The memo goes with the state; the identities stay from state to state until a change of
+// identities, and hold at most the tenant's identities.
 type state struct {
-	txn *memdb.Txn
+	txn        *memdb.Txn
+	identities *identities
 
-	mu         sync.RWMutex
-	identities map[string]Identity
-	memo       map[string][]byte
-	memoBytes  int
+	mu        sync.RWMutex
+	memo      map[string][]byte
+	memoBytes int
+}
+
+type identities struct {
+	mu   sync.RWMutex
+	read map[string]Identity
 }
 
 // Bounds of a state's memo: a state that stays long (a read-only tenant) keeps at most this much.
@@ -267,10 +283,10 @@ const (
 // the store starts a new state with an empty memo, so a value never outlives what it was made from.
 // make must read nothing but the store, and the value must not be changed. Past MaxMemoValues or
 // MaxMemoBytes, values are made but not kept.
-func (d *DB) Memo(key string, make func() []byte) []byte {
+func (d *DB) Memo(key []byte, make func() []byte) []byte {
 	st := d.current.Load()
 	st.mu.RLock()
-	v, ok := st.memo[key]
+	v, ok := st.memo[string(key)] // looked up without a copy of the key
 	st.mu.RUnlock()
 	if ok {
 		return v
@@ -278,7 +294,7 @@ func (d *DB) Memo(key string, make func() []byte) []byte {
 	v = make()
 	st.mu.Lock()
 	if len(st.memo) < MaxMemoValues && st.memoBytes+len(v) <= MaxMemoBytes {
-		st.memo[key] = v
+		st.memo[string(key)] = v
 		st.memoBytes += len(v)
 	}
 	st.mu.Unlock()
@@ -293,7 +309,7 @@ func New() *DB {
 	}
 	d := &DB{base: db.Snapshot()}
 	d.db.Store(db)
-	d.publish()
+	d.publish(true)
 	return d
 }
 
@@ -302,27 +318,36 @@ func New() *DB {
 func (d *DB) Clone() *DB {
 	c := &DB{base: d.db.Load().Snapshot()}
 	c.db.Store(c.base.Snapshot())
-	c.publish()
+	c.publish(true)
 	return c
 }
 
 // Reset discards every change since the store was made or cloned.
 func (d *DB) Reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.db.Store(d.base.Snapshot())
-	d.publish()
+	d.publish(true)
 }
 
-// publish makes the latest state the one readers see.
-func (d *DB) publish() {
-	d.mu.Lock()
-	d.current.Store(&state{txn: d.db.Load().Txn(false), identities: map[string]Identity{}, memo: map[string][]byte{}})
-	d.mu.Unlock()
+// publish makes the latest state the one readers see; d.mu is held, except while d is new.
+// Its maps are made here, on the writer's path, not on the first reader's.
+func (d *DB) publish(identitiesChanged bool) {
+	st := &state{txn: d.db.Load().Txn(false), memo: make(map[string][]byte, 1)}
+	if prev := d.current.Load(); prev != nil && !identitiesChanged {
+		st.identities = prev.identities
+	} else {
+		st.identities = &identities{read: make(map[string]Identity, 1)}
+	}
+	d.current.Store(st)
 }
 
 // commit ends a write and publishes it.
-func (d *DB) commit(txn *memdb.Txn) {
+func (d *DB) commit(txn *memdb.Txn, identitiesChanged bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	txn.Commit()
-	d.publish()
+	d.publish(identitiesChanged)
 }
 
 func (d *DB) read() *memdb.Txn  { return d.current.Load().txn }
@@ -331,9 +356,9 @@ func (d *DB) write() *memdb.Txn { return d.db.Load().Txn(true) }
 // Identity returns the identity with the given id.
 func (d *DB) Identity(id string) (Identity, bool) {
 	st := d.current.Load()
-	st.mu.RLock()
-	i, ok := st.identities[id]
-	st.mu.RUnlock()
+	st.identities.mu.RLock()
+	i, ok := st.identities.read[id]
+	st.identities.mu.RUnlock()
 	if ok {
 		return i, true
 	}
@@ -342,9 +367,9 @@ func (d *DB) Identity(id string) (Identity, bool) {
 		return Identity{}, false
 	}
 	i = *o.(*Identity)
-	st.mu.Lock()
-	st.identities[id] = i
-	st.mu.Unlock()
+	st.identities.mu.Lock()
+	st.identities.read[id] = i
+	st.identities.mu.Unlock()
 	return i, true
 }
 
@@ -397,7 +422,7 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 		}
 		must(txn.Insert(tPAT, toRecord(p)))
 	}
-	d.commit(txn)
+	d.commit(txn, len(ids) > 0)
 	return nil
 }
 
@@ -413,7 +438,7 @@ func (d *DB) Create(p PAT, limit int) error {
 		return ErrOwnerLimit
 	}
 	must(txn.Insert(tPAT, toRecord(p)))
-	d.commit(txn)
+	d.commit(txn, false)
 	return nil
 }
 
@@ -438,7 +463,7 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	}
 	r := toRecord(p)
 	must(txn.Insert(tPAT, r))
-	d.commit(txn)
+	d.commit(txn, false)
 	return r.pat(p.ID, true), nil
 }
 
@@ -454,7 +479,7 @@ func (d *DB) Delete(id string, allow func(PAT) error) error {
 		return err
 	}
 	must(txn.Delete(tPAT, r))
-	d.commit(txn)
+	d.commit(txn, false)
 	return nil
 }
 
@@ -466,10 +491,17 @@ type Query struct {
 	Secrets bool
 }
 
-// List returns the tokens the query selects, oldest first. It walks only the index ranges the
-// query names: for the whole tenant, each owner's in turn, so the cost follows the owners and the
-// answer, never the number of tokens.
+// List returns the tokens the query selects, oldest first.
 func (d *DB) List(q Query) []PAT {
+	var out []PAT
+	d.Each(q, func(p PAT) { out = append(out, p) })
+	return out
+}
+
+// Each calls fn with each token the query selects, oldest first. It walks only the index ranges
+// the query names: for the whole tenant, each owner's in turn, so the cost follows the owners and
+// the answer, never the number of tokens. The tokens' ids share one allocation, however many.
+func (d *DB) Each(q Query, fn func(PAT)) {
 	txn := d.read()
 	set := filter.All()
 	if q.LastUsed != nil {
@@ -483,42 +515,28 @@ func (d *DB) List(q Query) []PAT {
 			recs = listOwner(txn, owner, set, recs)
 		}
 	}
-	out := pats(recs, q.Secrets)
-	slices.SortFunc(out, func(a, b PAT) int {
-		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	slices.SortFunc(recs, func(a, b *record) int {
+		if c := cmp.Compare(a.created, b.created); c != 0 {
+			return c
+		}
+		var x, y [64]byte
+		return bytes.Compare(a.appendID(x[:0]), b.appendID(y[:0]))
 	})
-	return out
-}
-
-// pats makes records PATs, in two allocations however many: one for the PATs, one for their ids.
-func pats(recs []*record, secrets bool) []PAT {
-	if len(recs) == 0 {
-		return nil
-	}
-	var ids strings.Builder
+	var all strings.Builder
 	n := 0
 	for _, r := range recs {
-		n += len(r.id)
-		if r.hexID {
-			n += len(r.id)
-		}
+		n += r.idLen()
 	}
-	ids.Grow(n)
+	all.Grow(n)
 	var buf [64]byte
 	for _, r := range recs {
-		_, _ = ids.Write(r.appendID(buf[:0]))
+		_, _ = all.Write(r.appendID(buf[:0]))
 	}
-	all, at := ids.String(), 0
-	out := make([]PAT, len(recs))
-	for i, r := range recs {
-		end := at + len(r.id)
-		if r.hexID {
-			end += len(r.id)
-		}
-		out[i] = r.pat(all[at:end], secrets)
-		at = end
+	ids, at := all.String(), 0
+	for _, r := range recs {
+		fn(r.pat(ids[at:at+r.idLen()], q.Secrets))
+		at += r.idLen()
 	}
-	return out
 }
 
 // firstOwner is the owner of the first token at or after key in the (owner, lastUsed) index.

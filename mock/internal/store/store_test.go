@@ -130,7 +130,7 @@ func TestMemo(t *testing.T) {
 	db := New()
 	made := 0
 	get := func(key string, size int) []byte {
-		return db.Memo(key, func() []byte { made++; return make([]byte, size) })
+		return db.Memo([]byte(key), func() []byte { made++; return make([]byte, size) })
 	}
 	get("a", 1)
 	get("a", 1)
@@ -162,5 +162,34 @@ func TestMemo(t *testing.T) {
 	get("big", MaxMemoBytes)
 	if made != 3 {
 		t.Errorf("past %d bytes: %d made, want the first big value kept and the small one made each time", MaxMemoBytes, made)
+	}
+}
+
+// TestIdentitiesFollowChanges: an identity read once is read again after it changes, whatever
+// changed in between.
+func TestIdentitiesFollowChanges(t *testing.T) {
+	db := New()
+	if err := db.Seed([]Identity{{ID: "o", Name: "before"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	name := func() string { i, _ := db.Identity("o"); return i.Name }
+	if got := name(); got != "before" {
+		t.Fatalf("name %q", got)
+	}
+	if err := db.Create(PAT{ID: "p", Name: "p", OwnerID: "o"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "before" {
+		t.Errorf("after a token's change: %q", got)
+	}
+	if err := db.Seed([]Identity{{ID: "o", Name: "after"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "after" {
+		t.Errorf("after the identity's change: %q, want after", got)
+	}
+	db.Reset()
+	if _, ok := db.Identity("o"); ok {
+		t.Error("after reset: the identity is still read")
 	}
 }
