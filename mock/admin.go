@@ -16,6 +16,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/iscmock/iscmock/mock/internal/api"
+	"github.com/iscmock/iscmock/mock/internal/store"
 	"github.com/iscmock/iscmock/mock/internal/ui"
 )
 
@@ -123,6 +125,9 @@ func adminHandler(route adminRoute) http.Handler {
 		case cfg.adminToken != "" && !adminAuthorized(r, cfg.adminToken):
 			err = adminFail(http.StatusUnauthorized, "admin token required: send Authorization: Bearer <the --admin-token value>")
 		}
+		if err == nil && !route.open && t.claim != nil {
+			err = t.claim() // an admin call that passed the checks uses the tenant
+		}
 		status, body := 0, any(nil)
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
@@ -160,7 +165,12 @@ func adminAuthorized(r *http.Request, token string) bool {
 func writeAdmin(w http.ResponseWriter, log interface{ Info(string, ...any) }, r *http.Request, route string, status int, body any, err error) {
 	if err != nil {
 		var e *adminError
-		if !errors.As(err, &e) {
+		var apiErr *api.Error
+		switch {
+		case errors.As(err, &e):
+		case errors.As(err, &apiErr):
+			e = adminFail(apiErr.Status, "%s", apiErr.Text)
+		default:
 			e = adminFail(http.StatusInternalServerError, "%v", err)
 		}
 		status, body = e.status, struct {
@@ -313,6 +323,9 @@ func adminMint(t *Tenant, r *http.Request) (int, any, error) {
 	}
 	if !t.hasIdentity(req.IdentityID) {
 		return 0, nil, adminFail(http.StatusBadRequest, "identityId: no identity %q in this tenant", req.IdentityID)
+	}
+	if problem := store.ListProblem(req.Scope); problem != "" {
+		return 0, nil, adminFail(http.StatusBadRequest, "scope: %s", problem)
 	}
 	token, expiresIn, err := t.accessToken(req.IdentityID, req.Scope)
 	if err != nil {

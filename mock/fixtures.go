@@ -66,11 +66,14 @@ func (f Fixtures) check(known func(id string) bool) error {
 	for i, id := range f.Identities {
 		p := fmt.Sprintf("identities[%d]", i)
 		checkID(add, p, "identity", id.ID, ids)
-		if strings.TrimSpace(id.Name) == "" {
-			add(p+".name", "is required")
+		if problem := store.NameProblem(id.Name); problem != "" {
+			add(p+".name", "%s", problem)
 		}
-		checkValues(add, p+".userLevels", id.UserLevels)
-		checkValues(add, p+".rights", id.Rights)
+		if problem := store.NameProblem(id.UserName); id.UserName != "" && problem != "" {
+			add(p+".userName", "%s", problem)
+		}
+		checkList(add, p+".userLevels", id.UserLevels)
+		checkList(add, p+".rights", id.Rights)
 	}
 	pats := map[string]bool{}
 	names := map[string]bool{}
@@ -94,7 +97,7 @@ func (f Fixtures) check(known func(id string) bool) error {
 			add(p+".name", "%q is already the name of another token of %s (names are unique per owner, ignoring case)", t.Name, t.Owner)
 		}
 		names[key] = true
-		checkValues(add, p+".scope", t.Scope)
+		checkList(add, p+".scope", t.Scope)
 		if v := t.AccessTokenValiditySeconds; v != 0 && (v < store.MinValidity || v > store.MaxValidity) {
 			add(p+".accessTokenValiditySeconds", "must be between %d and %d; got %d", store.MinValidity, store.MaxValidity, v)
 		}
@@ -115,12 +118,10 @@ func checkID(add addFunc, path, kind, id string, seen map[string]bool) {
 	seen[id] = true
 }
 
-// checkValues refuses blank entries in a list of names.
-func checkValues(add addFunc, path string, values []string) {
-	for i, v := range values {
-		if strings.TrimSpace(v) == "" {
-			add(fmt.Sprintf("%s[%d]", path, i), "must not be empty")
-		}
+// checkList holds a scope, user-level or rights list to the bounds every access token relies on.
+func checkList(add addFunc, path string, values []string) {
+	if problem := store.ListProblem(values); problem != "" {
+		add(path, "%s", problem)
 	}
 }
 

@@ -32,6 +32,10 @@ type Server struct {
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant
+	// pending holds the named tenants that requests are using but nothing has claimed yet: a
+	// tenant takes a slot only when it is really used (claim), so requests that a fresh tenant
+	// refuses cannot fill the slots. An entry lives while requests use it.
+	pending map[string]*pendingTenant
 
 	listener  *httptest.Server
 	closeOnce sync.Once
@@ -43,7 +47,7 @@ func New(opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}}
+	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{}}
 	if cfg.seed != nil {
 		s.seed = *cfg.seed
 	}
@@ -157,12 +161,71 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, _, _ := strings.Cut(rest, "/")
-	t, err := s.OpenTenant(name)
+	t, release, err := s.enter(name)
 	if err != nil {
 		s.Tenant.api.Refuse(w, r, err)
 		return
 	}
+	defer release()
 	t.ServeHTTP(w, r)
+}
+
+type pendingTenant struct {
+	t    *Tenant
+	refs int // requests using it
+}
+
+// enter returns the tenant a request to /tenants/name is served by: the one made so far, or one
+// made for the request (shared with any others in flight) that takes a slot only if claimed.
+// release must be called when the request is done.
+func (s *Server) enter(name string) (t *Tenant, release func(), err error) {
+	if !tenantName.MatchString(name) {
+		return nil, nil, badTenantName(name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tenants[name]; ok {
+		return t, func() {}, nil
+	}
+	p, ok := s.pending[name]
+	if !ok {
+		t, err := s.newTenant(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		p = &pendingTenant{t: t}
+		s.pending[name] = p
+	}
+	p.refs++
+	return p.t, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if p.refs--; p.refs == 0 && s.pending[name] == p {
+			delete(s.pending, name)
+		}
+	}, nil
+}
+
+// claim gives t a slot of its own, when a request really uses it: a token minted from its
+// fixtures, an admin call that passed the admin checks.
+func (s *Server) claim(t *Tenant) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.tenants[t.name] == t:
+		return nil
+	case s.pending[t.name] == nil || s.pending[t.name].t != t:
+		return api.NotFound(fmt.Sprintf("Tenant %q has been dropped.", t.name))
+	}
+	if err := s.full(); err != nil {
+		return err
+	}
+	s.tenants[t.name] = t
+	return nil
+}
+
+func badTenantName(name string) error {
+	return api.NotFound(fmt.Sprintf("No tenant %q: tenant names are 1 to 64 letters, digits, '-' or '_'.", name))
 }
 
 // Close stops listening and waits for requests in flight. It is safe to call more than once.
@@ -181,15 +244,19 @@ var tenantName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // WithMaxTenants, for a new one.
 func (s *Server) OpenTenant(name string) (*Tenant, error) {
 	if !tenantName.MatchString(name) {
-		return nil, api.NotFound(fmt.Sprintf("No tenant %q: tenant names are 1 to 64 letters, digits, '-' or '_'.", name))
+		return nil, badTenantName(name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.tenants[name]; ok {
 		return t, nil
 	}
-	if s.cfg.maxTenants > 0 && len(s.tenants) >= s.cfg.maxTenants {
-		return nil, api.LimitError(fmt.Sprintf("This server holds at most %d tenants; DELETE /__admin/tenants/NAME frees one.", s.cfg.maxTenants))
+	if err := s.full(); err != nil {
+		return nil, err
+	}
+	if p, ok := s.pending[name]; ok { // in use by requests: theirs from now on too
+		s.tenants[name] = p.t
+		return p.t, nil
 	}
 	t, err := s.newTenant(name)
 	if err != nil {
@@ -197,6 +264,14 @@ func (s *Server) OpenTenant(name string) (*Tenant, error) {
 	}
 	s.tenants[name] = t
 	return t, nil
+}
+
+// full refuses a new tenant past WithMaxTenants.
+func (s *Server) full() error {
+	if s.cfg.maxTenants > 0 && len(s.tenants) >= s.cfg.maxTenants {
+		return api.LimitError(fmt.Sprintf("This server holds at most %d tenants; DELETE /__admin/tenants/NAME frees one.", s.cfg.maxTenants))
+	}
+	return nil
 }
 
 // Tenants lists the names of the tenants made so far (the root tenant aside), sorted.

@@ -26,6 +26,8 @@ type Tenant struct {
 	journal *journal.Ring
 	ids     *ids.Source
 	api     *api.Service
+	// claim gives a named tenant its slot on first real use (nil for the root tenant).
+	claim func() error
 }
 
 func (s *Server) newTenant(name string) (*Tenant, error) {
@@ -44,7 +46,12 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 	if name != "" {
 		org = name
 	}
-	t.api = api.New(api.Config{
+	var claim func() error
+	if name != "" {
+		claim = func() error { return s.claim(t) }
+	}
+	t.claim = claim
+	t.api = api.New(api.Config{Claim: claim,
 		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,
 		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
 		Tenant: api.Tenant{ID: t.ids.UUID(), Org: org, Pod: "mock01-useast1"},
@@ -83,12 +90,14 @@ func (t *Tenant) URL() string {
 
 // Reset puts the tenant back as its fixtures made it, the clock back to where it started (plus the
 // real time since), the scenario's counters and rate-limit windows to zero (the scenario stays) and
-// the journal empty. Tokens minted before stay valid until they expire.
+// the journal empty. Tokens minted before stay valid until they expire (their signatures are
+// checked anew).
 func (t *Tenant) Reset() {
 	t.db.Reset()
 	t.clock.reset()
 	t.faults.Restart()
 	t.journal.Clear()
+	t.api.ForgetVerified()
 }
 
 // Clock returns the tenant's clock.
@@ -108,6 +117,9 @@ func (t *Tenant) accessToken(identityID string, scope []string) (string, int, er
 	}
 	if len(scope) == 0 {
 		scope = []string{store.DefaultScope}
+	}
+	if problem := store.ListProblem(scope); problem != "" {
+		return "", 0, fmt.Errorf("iscmock: scope %s", problem)
 	}
 	token, _, err := t.api.Mint(id, t.ids.Hex(16), scope, store.DefaultValidity*time.Second)
 	return token, store.DefaultValidity, err

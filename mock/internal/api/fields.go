@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -64,10 +63,8 @@ func parseScope(raw json.RawMessage, dflt []string) ([]string, error) {
 	if err := json.Unmarshal(raw, &scope); err != nil || scope == nil {
 		return nil, badRequest(codeBadContent, "scope must be an array of strings.")
 	}
-	for _, s := range scope {
-		if strings.TrimSpace(s) == "" {
-			return nil, badRequest(codeIllegal, "scope must not contain empty values.")
-		}
+	if problem := store.ListProblem(scope); problem != "" {
+		return nil, badRequest(codeIllegal, "scope %s.", problem)
 	}
 	return scope, nil
 }

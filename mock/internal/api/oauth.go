@@ -63,6 +63,11 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 	if !ok {
 		return errBadCredentials
 	}
+	if s.Claim != nil {
+		if err := s.Claim(); err != nil {
+			return err
+		}
+	}
 	validity := time.Duration(pat.AccessTokenValiditySeconds) * time.Second
 	token, claims, err := s.Mint(owner, pat.ID, pat.Scope, validity)
 	if err != nil {

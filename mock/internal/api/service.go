@@ -41,6 +41,9 @@ type Config struct {
 	Tenant  Tenant
 	// MaxTokensPerOwner bounds an identity's unmanaged tokens at create; 0 means no bound.
 	MaxTokensPerOwner int
+	// Claim, when set, is called before the tenant is first really used (a token is minted from
+	// its fixtures); its error is the answer. A tenant made for a request keeps no slot until then.
+	Claim func() error
 }
 
 // Service is one tenant's API.
@@ -206,6 +209,9 @@ func apiHandler(v Version, op operation) handler {
 		return nil
 	}
 }
+
+// ForgetVerified empties the cache of verified bearer tokens.
+func (s *Service) ForgetVerified() { s.signer.Forget() }
 
 func (s *Service) authenticate(r *http.Request) (*auth.Claims, error) {
 	h := r.Header.Get("Authorization")

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -57,12 +58,14 @@ type Signer struct {
 	key func() *ecdsa.PrivateKey
 	now func() time.Time
 
-	mu       sync.RWMutex
-	verified map[string]*Claims // tokens whose signature checked out, so it is checked once
+	mu            sync.RWMutex
+	verified      map[[sha256.Size]byte]*Claims // by the token's digest: tokens whose signature checked out
+	verifiedBytes int                           // what verified holds, as claimSize counts it
 }
 
-// maxVerified bounds the cache of verified tokens; when full it starts over.
-const maxVerified = 4096
+// VerifiedBudget bounds the memory of a signer's cache of verified tokens; a token that would pass
+// it starts the cache over. A token's cost is its claims, not its length (see claimSize).
+const VerifiedBudget = 1 << 20
 
 // NewSigner makes a signer whose expiry checks use now. Its key is made on first use, so a server
 // that never sees a token does not pay for one.
@@ -90,20 +93,16 @@ func (e *ErrInvalid) Error() string { return "JWT validation failed: " + e.Reaso
 // claims, which the caller must not change. A signature is checked once per token; expiry every
 // time, as the clock may have moved.
 func (s *Signer) Verify(token string) (*Claims, error) {
+	digest := sha256.Sum256([]byte(token))
 	s.mu.RLock()
-	c, ok := s.verified[token]
+	c, ok := s.verified[digest]
 	s.mu.RUnlock()
 	if !ok {
 		var err error
 		if c, err = s.verify(token); err != nil {
 			return nil, err
 		}
-		s.mu.Lock()
-		if len(s.verified) >= maxVerified || s.verified == nil {
-			s.verified = make(map[string]*Claims, maxVerified)
-		}
-		s.verified[token] = c
-		s.mu.Unlock()
+		s.remember(digest, c)
 	}
 	// The signature was checked once; the times are checked on every use, as the clock moves.
 	now := s.now()
@@ -115,6 +114,41 @@ func (s *Signer) Verify(token string) (*Claims, error) {
 		return nil, &ErrInvalid{"JWT is not valid yet"}
 	}
 	return c, nil
+}
+
+func (s *Signer) remember(digest [sha256.Size]byte, c *Claims) {
+	size := claimSize(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verifiedBytes+size > VerifiedBudget || s.verified == nil {
+		s.verified, s.verifiedBytes = map[[sha256.Size]byte]*Claims{}, 0
+	}
+	if size <= VerifiedBudget {
+		s.verified[digest] = c
+		s.verifiedBytes += size
+	}
+}
+
+// Forget empties the cache of verified tokens; they are checked again on their next use.
+func (s *Signer) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.verified, s.verifiedBytes = nil, 0
+}
+
+// claimSize is what a cached token costs: its digest, the map entry, the claims and their strings.
+// TestVerifiedCacheCost holds it to the heap the runtime reports.
+func claimSize(c *Claims) int {
+	n := 480
+	for _, s := range [...]string{c.TenantID, c.Pod, c.Org, c.IdentityID, c.UserName, c.ClientID, c.JTI} {
+		n += len(s) + len(s)/8 // allocations round up to size classes
+	}
+	for _, list := range [...][]string{c.Authorities, c.Scope} {
+		for _, s := range list {
+			n += 32 + len(s) + len(s)/8
+		}
+	}
+	return n
 }
 
 func (s *Signer) verify(token string) (*Claims, error) {

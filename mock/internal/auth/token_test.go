@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,16 +109,63 @@ func TestVerifyCacheFollowsTheClock(t *testing.T) {
 func TestVerifyCacheIsBounded(t *testing.T) {
 	c := newClock(t0)
 	s := NewSigner(c.now)
-	for i := range maxVerified + 10 {
+	for i := range 5000 {
 		cl := claims(t0.Add(time.Hour))
 		cl.JTI = fmt.Sprint(i)
 		tok, _ := s.Sign(cl)
 		if _, err := s.Verify(tok); err != nil {
 			t.Fatal(err)
 		}
+		if s.verifiedBytes > VerifiedBudget {
+			t.Fatalf("%d bytes cached after %d tokens, budget %d", s.verifiedBytes, i+1, VerifiedBudget)
+		}
 	}
-	if n := len(s.verified); n > maxVerified {
-		t.Errorf("%d cached tokens, bound %d", n, maxVerified)
+	s.Forget()
+	if len(s.verified) != 0 || s.verifiedBytes != 0 {
+		t.Errorf("after Forget: %d tokens, %d bytes", len(s.verified), s.verifiedBytes)
+	}
+}
+
+// TestVerifiedCacheCost: what claimSize counts for a cached token is at least what it costs the
+// heap, for the smallest and the largest claims, so the budget bounds the real memory.
+func TestVerifiedCacheCost(t *testing.T) {
+	big := make([]string, 100)
+	for i := range big {
+		big[i] = fmt.Sprintf("sp:%03d:%s", i, strings.Repeat("x", 93))
+	}
+	for _, tc := range []struct {
+		name  string
+		scope []string
+		n     int
+	}{{"small claims", []string{ScopeAll}, 1500}, {"largest claims", big, 30}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock(t0)
+			s := NewSigner(c.now)
+			toks := make([]string, tc.n)
+			for i := range toks {
+				cl := claims(t0.Add(time.Hour))
+				cl.Scope, cl.Authorities, cl.JTI = tc.scope, tc.scope, fmt.Sprintf("%036d", i)
+				toks[i], _ = s.Sign(cl)
+			}
+			var m runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			before := m.HeapAlloc
+			for _, tok := range toks {
+				if _, err := s.Verify(tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			runtime.KeepAlive(toks)
+			per := (int64(m.HeapAlloc) - int64(before)) / int64(tc.n)
+			counted := int64(s.verifiedBytes / len(s.verified))
+			t.Logf("%s: %d bytes per cached token on the heap, %d counted", tc.name, per, counted)
+			if len(s.verified) != tc.n || per > counted {
+				t.Errorf("%d cached; %d bytes each on the heap, more than the %d counted", len(s.verified), per, counted)
+			}
+		})
 	}
 }
 

@@ -3,8 +3,18 @@
 package journal
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"time"
+)
+
+// Bounds on what an entry keeps of a request, so that the journal's worst case follows its size
+// and not what clients send: a longer path, query or method is cut and marked as such.
+const (
+	MaxPath   = 256
+	MaxQuery  = 256
+	MaxMethod = 16
 )
 
 // Entry is one request as the journal records it.
@@ -38,8 +48,11 @@ type Ring struct {
 // New returns a ring of size entries (at least one).
 func New(size int) *Ring { return &Ring{size: max(size, 1)} }
 
-// Record adds an entry, numbering it and dropping the oldest when the ring is full.
+// Record adds an entry, numbering it and dropping the oldest when the ring is full. It keeps copies
+// of the path, query and method, cut to their bounds, so that an entry never holds on to a request's
+// memory.
 func (r *Ring) Record(e Entry) {
+	e.Path, e.Query, e.Method = bounded(e.Path, MaxPath), bounded(e.Query, MaxQuery), bounded(e.Method, MaxMethod)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
@@ -85,4 +98,12 @@ func (r *Ring) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.entries, r.next, r.full, r.gone = nil, 0, false, r.seq
+}
+
+// bounded copies s, cut to at most limit bytes (and whole characters) plus a mark saying so.
+func bounded(s string, limit int) string {
+	if len(s) <= limit {
+		return strings.Clone(s)
+	}
+	return fmt.Sprintf("%s...(cut from %d bytes)", strings.ToValidUTF8(s[:limit], ""), len(s))
 }

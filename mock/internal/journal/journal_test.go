@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -45,5 +46,19 @@ func TestRing(t *testing.T) {
 	r.Record(Entry{Path: "8"})
 	if got := r.Entries(nil); len(got) != 1 || got[0].Path != "8" || got[0].Seq != 8 {
 		t.Errorf("after Clear and one more: %+v, want path 8 numbered 8 (numbering goes on)", got)
+	}
+}
+
+func TestRecordBoundsEntries(t *testing.T) {
+	r := New(2)
+	long := "/tenants/j0/" + string(make([]byte, 60<<10))
+	r.Record(Entry{Method: "GET" + string(make([]byte, 1000)), Path: long})
+	r.Record(Entry{Method: "GET", Path: "/v3/personal-access-tokens"})
+	got := r.Entries(nil)
+	if e := got[0]; len(e.Path) > MaxPath+40 || len(e.Method) > MaxMethod+40 || !strings.HasSuffix(e.Path, fmt.Sprintf("...(cut from %d bytes)", len(long))) {
+		t.Errorf("long request kept as %d-byte path %.40q..., %d-byte method: want both cut and marked", len(e.Path), e.Path, len(e.Method))
+	}
+	if e := got[1]; e.Path != "/v3/personal-access-tokens" || e.Method != "GET" {
+		t.Errorf("short request kept as %q %q", e.Method, e.Path)
 	}
 }

@@ -27,3 +27,34 @@ func NameProblem(name string) string {
 	}
 	return ""
 }
+
+// Bounds on the lists an identity or token holds (scope, userLevels, rights), which every access
+// token carries: the mock's choice, as ISC publishes none (its scope names are under 64 characters).
+// With them the largest access token stays under 32 KiB, well inside a server's header limit.
+const (
+	MaxListEntries = 100
+	MaxEntryLength = 100
+)
+
+// ListProblem says what is wrong with a scope, user-level or rights list, or returns "" for a good
+// one: at most MaxListEntries entries, each 1 to MaxEntryLength letters, digits or ":._-*".
+func ListProblem(values []string) string {
+	if len(values) > MaxListEntries {
+		return fmt.Sprintf("must have at most %d entries; got %d", MaxListEntries, len(values))
+	}
+	for i, v := range values {
+		switch {
+		case strings.TrimSpace(v) == "":
+			return "must not contain empty values"
+		case len(v) > MaxEntryLength:
+			return fmt.Sprintf("entry %d must be at most %d characters long; got %d", i, MaxEntryLength, len(v))
+		case strings.ContainsFunc(v, func(r rune) bool { return !entryRune(r) }):
+			return fmt.Sprintf("entry %d must hold only letters, digits and \":._-*\"; got %q", i, v)
+		}
+	}
+	return ""
+}
+
+func entryRune(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(":._-*", r)
+}

@@ -1,0 +1,178 @@
+package mock_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iscmock/iscmock/mock"
+)
+
+// The bounds that keep every resource of the mock finite, each held by a test here; README's
+// "Guarantees" and its worst-case memory table state them.
+
+// heapGrowth is how much live heap f leaves behind, after collections.
+func heapGrowth(f func()) int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	before := m.HeapAlloc
+	f()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc) - int64(before)
+}
+
+// serveDirect serves a request through Handler() in process, with no connection.
+func serveDirect(srv *mock.Server, method, path, tok, contentType, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// bigList is a scope, user-level or rights list at the largest the mock takes.
+func bigList(prefix string) []string {
+	out := make([]string, 100)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%03d:", prefix, i) + strings.Repeat("x", 100-len(prefix)-4)
+	}
+	return out
+}
+
+// TestListBounds: scope, user levels and rights hold at most 100 entries of at most 100 characters
+// of a token-safe alphabet, however they arrive; the largest token the mock issues stays far
+// inside the binary's 64 KiB header limit, so it never issues a token that it then refuses.
+func TestListBounds(t *testing.T) {
+	srv := newServer(t)
+	tok := token(t, srv, userID)
+	quoted := func(list []string) string { return `["` + strings.Join(list, `","`) + `"]` }
+	for _, tc := range []struct{ name, scope, text string }{
+		{"too many entries", quoted(append(bigList("sp:"), "sp:one-more")), "at most 100 entries"},
+		{"an entry too long", quoted([]string{strings.Repeat("s", 60000)}), "at most 100 characters"},
+		{"a space in an entry", quoted([]string{"sp:scopes:all other"}), "only letters, digits"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			do(t, srv, request{Method: http.MethodPost, Path: "/v3/personal-access-tokens", Token: tok, Body: `{"name":"big","scope":` + tc.scope + `}`}).
+				wantError(t, http.StatusBadRequest, "400.1.3 Illegal value", "scope", tc.text)
+			do(t, srv, request{Method: http.MethodPatch, Path: "/v3/personal-access-tokens/" + userPAT, Token: tok,
+				Body: `[{"op":"replace","path":"/scope","value":` + tc.scope + `}]`}).wantError(t, http.StatusBadRequest, "400.1.3 Illegal value", tc.text)
+			adminErr(t, admin(t, srv, http.MethodPost, "/__admin/tokens", `{"identityId":"`+userID+`","scope":`+tc.scope+`}`), http.StatusBadRequest, tc.text)
+		})
+	}
+	if _, err := srv.AccessToken(userID, strings.Repeat("s", 60000)); err == nil || !strings.Contains(err.Error(), "at most 100 characters") {
+		t.Errorf("AccessToken with a 60,000-character scope: %v", err)
+	}
+	_, err := mock.ParseFixtures("f.yaml", []byte("identities:\n  - id: a\n    name: A\n    rights: ["+strings.Repeat("r,", 101)+"r]\n"+
+		"    userLevels: ["+strings.Repeat("x", 101)+"]\n"))
+	for _, want := range []string{"f.yaml:4: identities[0].rights: must have at most 100 entries", "f.yaml:5: identities[0].userLevels: entry 0 must be at most 100 characters"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("fixtures with long lists: %v, want %q", err, want)
+		}
+	}
+
+	// The largest token: every list and name at its bound.
+	worst := mock.Fixtures{
+		Identities: []mock.Identity{{ID: strings.Repeat("i", 64), Name: strings.Repeat("n", 255), UserName: strings.Repeat("u", 255),
+			UserLevels: bigList("LEVEL_"), Rights: bigList("idn:")}},
+		PersonalAccessTokens: []mock.PAT{{ID: strings.Repeat("p", 64), Secret: secret, Name: strings.Repeat("t", 255), Owner: strings.Repeat("i", 64), Scope: bigList("sp:")}},
+	}
+	big := mock.NewServer(t, mock.WithFixtureData(worst), mock.WithClock(start), mock.WithMaxTenants(0))
+	var minted tokenJSON
+	do(t, big, request{Method: http.MethodPost, Path: "/tenants/" + strings.Repeat("o", 64) + "/oauth/token", Body: form(credentials(strings.Repeat("p", 64))),
+		ContentType: "application/x-www-form-urlencoded"}).wantStatus(t, http.StatusOK).decode(t, &minted)
+	if n := len(minted.AccessToken); n > 32<<10 {
+		t.Errorf("the largest access token is %d bytes, want at most 32 KiB", n)
+	}
+	t.Logf("largest access token: %d bytes", len(minted.AccessToken))
+}
+
+// TestVerifiedTokenCacheBound: the cache of verified bearer tokens is bounded by bytes, whatever
+// the tokens hold, and Reset empties it.
+func TestVerifiedTokenCacheBound(t *testing.T) {
+	srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := bigList("sp:")
+	use := func(n int) {
+		for range n {
+			tok, err := srv.AccessToken(adminID, scope...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec := serveDirect(srv, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", tok, "", ""); rec.Code != http.StatusForbidden {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	}
+	use(50) // warm up
+	grown := heapGrowth(func() { use(2000) })
+	t.Logf("2000 verified tokens of 100 scopes left %d bytes", grown)
+	if grown > 2<<20 {
+		t.Errorf("2000 verified tokens grew the heap by %d bytes, want at most the cache's 1 MiB (and slack)", grown)
+	}
+	freed := heapGrowth(srv.Reset)
+	if freed > -256<<10 {
+		t.Errorf("Reset freed %d bytes of the cache, want most of it", -freed)
+	}
+}
+
+// TestJournalEntryBound: a journal entry keeps at most 256 bytes of a path, marked when cut, so
+// long paths cannot grow a tenant's journal past its documented worst case.
+func TestJournalEntryBound(t *testing.T) {
+	srv := newServer(t, mock.WithJournalSize(1000), mock.WithMaxTenants(0))
+	long := "/v3/" + strings.Repeat("p", 60<<10)
+	grown := heapGrowth(func() {
+		for range 1000 {
+			serveDirect(srv, http.MethodGet, long, "", "", "")
+		}
+	})
+	t.Logf("1000 requests with 60 KB paths left %d bytes", grown)
+	if grown > 1<<20 {
+		t.Errorf("1000 journaled requests with 60 KB paths grew the heap by %d bytes, want under 1 MiB", grown)
+	}
+	got := srv.Requests()
+	if len(got) != 1000 || !strings.HasSuffix(got[0].Path, fmt.Sprintf("...(cut from %d bytes)", len(long))) || len(got[0].Path) > 300 {
+		t.Errorf("journal of %d entries, first path %.60q... (%d bytes): want each cut to 256 bytes and marked", len(got), got[0].Path, len(got[0].Path))
+	}
+}
+
+// TestTenantSlotsOnlyOnRealUse: a request that a fresh tenant refuses creates no tenant, so no one
+// without credentials can fill the slots; a token minted from the fixtures, or an authorized admin
+// call, does.
+func TestTenantSlotsOnlyOnRealUse(t *testing.T) {
+	srv := newServer(t, mock.WithAdminToken("s3cret"), mock.WithMaxTenants(2))
+	for i := range 20 {
+		name := fmt.Sprintf("/tenants/squat%d", i)
+		adminErr(t, admin(t, srv, http.MethodPost, name+"/__admin/reset", ""), http.StatusUnauthorized, "admin token required")
+		do(t, srv, request{Method: http.MethodGet, Path: name + "/v3/personal-access-tokens", Token: token(t, srv, adminID)}).wantStatus(t, http.StatusUnauthorized)
+		do(t, srv, request{Method: http.MethodGet, Path: name + "/v3/nothing"}).wantStatus(t, http.StatusNotFound)
+		do(t, srv, request{Method: http.MethodPost, Path: name + "/oauth/token", Body: "grant_type=client_credentials&client_id=x&client_secret=y",
+			ContentType: "application/x-www-form-urlencoded"}).wantStatus(t, http.StatusUnauthorized)
+		admin(t, srv, http.MethodGet, name+"/__admin/health", "").wantStatus(t, http.StatusOK)
+	}
+	if got := srv.Tenants(); len(got) != 0 {
+		t.Fatalf("refused requests made tenants %v", got)
+	}
+	do(t, srv, request{Method: http.MethodPost, Path: "/tenants/ci-run-1/oauth/token", Body: form(credentials(userPAT)),
+		ContentType: "application/x-www-form-urlencoded"}).wantStatus(t, http.StatusOK)
+	admin(t, srv, http.MethodGet, "/tenants/ci-run-2/__admin/clock", "", "Authorization", "Bearer s3cret").wantStatus(t, http.StatusOK)
+	if got := srv.Tenants(); !cmp.Equal(got, []string{"ci-run-1", "ci-run-2"}) {
+		t.Errorf("tenants %v, want the two really used", got)
+	}
+	do(t, srv, request{Method: http.MethodPost, Path: "/tenants/ci-run-3/oauth/token", Body: form(credentials(userPAT)),
+		ContentType: "application/x-www-form-urlencoded"}).wantError(t, http.StatusBadRequest, "400.1.4 Limit violation", "at most 2 tenants")
+	adminErr(t, admin(t, srv, http.MethodGet, "/tenants/ci-run-3/__admin/clock", "", "Authorization", "Bearer s3cret"), http.StatusBadRequest, "at most 2 tenants")
+}
