@@ -1,15 +1,19 @@
 package mock_test
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iscmock/iscmock/internal/conformance"
 	"github.com/iscmock/iscmock/mock"
 )
 
@@ -175,4 +179,140 @@ func TestTenantSlotsOnlyOnRealUse(t *testing.T) {
 	do(t, srv, request{Method: http.MethodPost, Path: "/tenants/ci-run-3/oauth/token", Body: form(credentials(userPAT)),
 		ContentType: "application/x-www-form-urlencoded"}).wantError(t, http.StatusBadRequest, "400.1.4 Limit violation", "at most 2 tenants")
 	adminErr(t, admin(t, srv, http.MethodGet, "/tenants/ci-run-3/__admin/clock", "", "Authorization", "Bearer s3cret"), http.StatusBadRequest, "at most 2 tenants")
+}
+
+// TestFaultDelayBounds: every scripted delay is at most mock.MaxDelay.
+func TestFaultDelayBounds(t *testing.T) {
+	srv := newServer(t)
+	for _, tc := range []struct{ name, doc, want string }{
+		{"fault delay", "rules:\n  - fault: timeout\n    delay: 1000h\n", "scenario:3: rules[0].delay: must be from 0 to 30s; got 1000h0m0s"},
+		{"response delay", "rules:\n  - respond: {status: 500, delay: 31s}\n", "scenario:2: rules[0].respond.delay: must be from 0 to 30s; got 31s"},
+		{"negative delay", "rules:\n  - fault: reset\n    delay: -1s\n", "rules[0].delay: must be from 0 to 30s; got -1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			adminErr(t, admin(t, srv, http.MethodPut, "/__admin/scenario", tc.doc), http.StatusBadRequest, tc.want)
+			if err := srv.LoadScenario(mock.Scenario{Rules: []mock.Rule{{Fault: "timeout", Delay: time.Hour}}}); err == nil {
+				t.Error("LoadScenario took a one-hour delay")
+			}
+		})
+	}
+}
+
+// heldScenario holds every list call for the longest delay a scenario may script: as a timeout
+// fault, or before a 503.
+func heldScenario(fault bool) mock.Scenario {
+	r := mock.Rule{Name: "hold", Match: mock.RuleMatch{Operation: "listPersonalAccessTokens"}, Fault: "timeout", Delay: mock.MaxDelay}
+	if !fault {
+		r.Fault, r.Delay, r.Respond = "", 0, &mock.Response{Status: 503, Delay: mock.MaxDelay}
+	}
+	return mock.Scenario{Name: "held", Rules: []mock.Rule{r}}
+}
+
+// holdList starts a list call that the scenario holds, and returns once the scenario holds it;
+// the channel gets the call's status (0 for a dropped connection, -1 if the client gave up).
+func holdList(t *testing.T, srv *mock.Server, tenant *mock.Tenant) <-chan int {
+	t.Helper()
+	tok := token(t, tenant, userID)
+	done := make(chan int, 1)
+	client := &http.Client{Transport: conformance.Unchecked, Timeout: mock.MaxDelay / 3} // far less than the hold
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, tenant.URL()+"/v3/personal-access-tokens?owner-id=me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := client.Do(req)
+		var netErr net.Error
+		switch {
+		case errors.As(err, &netErr) && netErr.Timeout():
+			done <- -1
+			return
+		case err != nil:
+			done <- 0
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	for {
+		if st, _ := tenant.ScenarioStats(); len(st.Rules) > 0 && st.Rules[0].Fired > 0 {
+			return done
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestHeldRequestsReleased: clearing or replacing the scenario, dropping the tenant or closing the
+// server ends every wait the scenario started, at once; the rule then acts as it would have.
+func TestHeldRequestsReleased(t *testing.T) {
+	timedOut := func(t *testing.T, done <-chan int, want int) {
+		t.Helper()
+		if got := <-done; got != want {
+			t.Errorf("held call ended with %d, want %d (0: connection dropped) before the client's timeout", got, want)
+		}
+	}
+	t.Run("clear", func(t *testing.T) {
+		srv := newServer(t)
+		_ = srv.LoadScenario(heldScenario(true))
+		done := holdList(t, srv, srv.Tenant)
+		srv.ClearScenario()
+		timedOut(t, done, 0)
+	})
+	t.Run("replace", func(t *testing.T) {
+		srv := newServer(t)
+		_ = srv.LoadScenario(heldScenario(false))
+		done := holdList(t, srv, srv.Tenant)
+		admin(t, srv, http.MethodPut, "/__admin/scenario", "name: other\nrules: []\n").wantStatus(t, http.StatusNoContent)
+		timedOut(t, done, 503)
+	})
+	t.Run("drop the tenant", func(t *testing.T) {
+		srv := newServer(t)
+		ta, _ := srv.OpenTenant("a")
+		_ = ta.LoadScenario(heldScenario(true))
+		done := holdList(t, srv, ta)
+		srv.DropTenant("a")
+		timedOut(t, done, 0)
+	})
+	t.Run("close", func(t *testing.T) {
+		srv := newServer(t)
+		_ = srv.LoadScenario(heldScenario(true))
+		done := holdList(t, srv, srv.Tenant)
+		closed := make(chan struct{})
+		go func() { srv.Close(); close(closed) }()
+		timedOut(t, done, 0)
+		<-closed
+	})
+}
+
+// TestHandlerCalledDirectly: with no connection to drop (Handler() called with a recorder), no
+// fault panics in the caller; the recorder sees what was written before the fault, and the fault's
+// name in the Iscmock-Fault header.
+func TestHandlerCalledDirectly(t *testing.T) {
+	for _, tc := range []struct {
+		fault  string
+		status int // what the recorder holds
+	}{{"reset", 200}, {"empty", 200}, {"timeout", 200}, {"malformed", 200}} {
+		t.Run(tc.fault, func(t *testing.T) {
+			srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start),
+				mock.WithScenario(mock.Scenario{Rules: []mock.Rule{{Fault: tc.fault, Delay: time.Millisecond}}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			tok := token(t, srv, userID)
+			var rec *httptest.ResponseRecorder
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Fatalf("Handler() panicked in the caller: %v", v)
+					}
+				}()
+				rec = serveDirect(srv, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", tok, "", "")
+			}()
+			want := tc.fault
+			if tc.fault == "malformed" {
+				want = "" // an answer, cut in half
+			}
+			if got := rec.Result().Header.Get("Iscmock-Fault"); got != want || rec.Code != tc.status {
+				t.Errorf("recorder: %d, Iscmock-Fault %q; want %d, %q", rec.Code, got, tc.status, want)
+			}
+		})
+	}
 }

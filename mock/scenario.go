@@ -100,8 +100,9 @@ func ParseScenario(name string, data []byte) (Scenario, error) {
 // LoadScenarioFile reads and parses a scenario file.
 func LoadScenarioFile(path string) (Scenario, error) { return readFile(path, ParseScenario) }
 
-// How long a timeout fault holds a request when no delay bounds it.
-const maxTimeout = 30 * time.Second
+// MaxDelay bounds every delay a scenario scripts, and is how long a timeout fault holds a request
+// when no delay is given: well inside the binary's one-minute write timeout.
+const MaxDelay = 30 * time.Second
 
 var (
 	versionNames = func() []string {
@@ -216,16 +217,14 @@ func compileAction(add addFunc, p string, r Rule) scenario.Action {
 	case r.Respond != nil && r.Delay != 0:
 		add(p+".delay", "is for faults; a response's delay goes in respond.delay")
 	}
-	if r.Delay < 0 {
-		add(p+".delay", "must not be negative; got %v", r.Delay)
-	}
+	checkDelay(add, p+".delay", r.Delay)
 	if r.Fault != "" {
 		if !slices.Contains(faultNames, r.Fault) {
 			add(p+".fault", "unknown fault %q; known: %s", r.Fault, strings.Join(faultNames, ", "))
 		}
 		delay := r.Delay
 		if r.Fault == scenario.FaultTimeout && delay == 0 {
-			delay = maxTimeout
+			delay = MaxDelay
 		}
 		return scenario.Action{Fault: r.Fault, Delay: delay}
 	}
@@ -239,9 +238,7 @@ func compileAction(add addFunc, p string, r Rule) scenario.Action {
 	case resp.Status == 0 && (resp.Body != nil || len(resp.Headers) > 0):
 		add(p+".respond", "headers and body need a status")
 	}
-	if resp.Delay < 0 {
-		add(p+".respond.delay", "must not be negative; got %v", resp.Delay)
-	}
+	checkDelay(add, p+".respond.delay", resp.Delay)
 	for k := range resp.Headers {
 		if k == "" || strings.ContainsAny(k, " :\r\n") {
 			add(p+".respond.headers", "%q is not a header name", k)
@@ -264,6 +261,12 @@ func compileAction(add addFunc, p string, r Rule) scenario.Action {
 		a.Body = b
 	}
 	return a
+}
+
+func checkDelay(add addFunc, path string, d time.Duration) {
+	if d < 0 || d > MaxDelay {
+		add(path, "must be from 0 to %v; got %v", MaxDelay, d)
+	}
 }
 
 // combine joins scenarios given together into one: rules in order, the first name and seed, and

@@ -38,6 +38,7 @@ type Server struct {
 	pending map[string]*pendingTenant
 
 	listener  *httptest.Server
+	closing   chan struct{} // closed by Close: held requests stop waiting
 	closeOnce sync.Once
 }
 
@@ -47,7 +48,7 @@ func New(opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{}}
+	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{}, closing: make(chan struct{})}
 	if cfg.seed != nil {
 		s.seed = *cfg.seed
 	}
@@ -228,9 +229,12 @@ func badTenantName(name string) error {
 	return api.NotFound(fmt.Sprintf("No tenant %q: tenant names are 1 to 64 letters, digits, '-' or '_'.", name))
 }
 
-// Close stops listening and waits for requests in flight. It is safe to call more than once.
+// Close stops listening and waits for requests in flight, which it first releases from whatever
+// a scenario holds them for (a delay, a timeout fault), so it returns promptly. It is safe to call
+// more than once, and on a server that does not listen (it releases held requests then).
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		close(s.closing)
 		if s.listener != nil {
 			s.listener.Close()
 		}
@@ -294,13 +298,16 @@ func (s *Server) tenant(name string) (*Tenant, bool) {
 	return t, ok
 }
 
-// DropTenant forgets a tenant and all its state; it reports whether there was one. A later request
-// to its URL makes it anew.
+// DropTenant forgets a tenant and all its state, releasing the requests its scenario holds; it
+// reports whether there was one. A later request to its URL makes it anew.
 func (s *Server) DropTenant(name string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.tenants[name]
+	t, ok := s.tenants[name]
 	delete(s.tenants, name)
+	s.mu.Unlock()
+	if ok {
+		t.ClearScenario()
+	}
 	return ok
 }
 

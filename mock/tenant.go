@@ -51,7 +51,7 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 		claim = func() error { return s.claim(t) }
 	}
 	t.claim = claim
-	t.api = api.New(api.Config{Claim: claim,
+	t.api = api.New(api.Config{Claim: claim, Closing: s.closing,
 		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,
 		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
 		Tenant: api.Tenant{ID: t.ids.UUID(), Org: org, Pod: "mock01-useast1"},
@@ -161,7 +161,7 @@ func (t *Tenant) PATs() []PAT {
 }
 
 // LoadScenario replaces the running scenario, if any, with sc, its counters at zero and its
-// "after" times counted from now.
+// "after" times counted from now. Requests the old one holds stop waiting.
 func (t *Tenant) LoadScenario(sc Scenario) error {
 	compiled, err := sc.compile()
 	if err != nil {
@@ -171,7 +171,8 @@ func (t *Tenant) LoadScenario(sc Scenario) error {
 	return nil
 }
 
-// ClearScenario stops the running scenario: every request is served normally again.
+// ClearScenario stops the running scenario: every request is served normally again, and requests
+// it holds (a delay, a timeout fault) stop waiting and end as their rule says.
 func (t *Tenant) ClearScenario() { t.faults.Load(nil) }
 
 // ScenarioStats reports the running scenario's rules, each with how often its match held and how

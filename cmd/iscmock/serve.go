@@ -66,7 +66,8 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Requests in flight may finish; one a scenario holds longer (a timeout fault) is cut off.
+	// Requests in flight may finish; those a scenario holds (a delay, a timeout fault) are released.
+	srv.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {

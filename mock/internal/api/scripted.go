@@ -39,19 +39,21 @@ func (s *Service) scripted(ex *exchange, w http.ResponseWriter, r *http.Request)
 		return false
 	}
 	ex.rule = d.Rule
-	if !sleep(r.Context(), a.Delay) {
-		abort(w, false) // the client left while we waited
+	if !s.sleep(r.Context(), a.Delay, d.Released) {
+		abort(w, r, "", false) // the client left while we waited
+		return true
 	}
 	switch a.Fault {
 	case scenario.FaultReset:
-		abort(w, true)
+		abort(w, r, a.Fault, true)
 	case scenario.FaultEmpty:
 		// Promise a body, send the headers, then hang up: the client reads an unexpected EOF.
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", "1024")
+		markFault(w, r, a.Fault)
 		w.WriteHeader(http.StatusOK)
 		_ = http.NewResponseController(w).Flush()
-		abort(w, false)
+		abort(w, r, a.Fault, false)
 	case scenario.FaultMalformed:
 		// The request is served for real; only its answer arrives cut in half.
 		rec := httptest.NewRecorder()
@@ -65,7 +67,7 @@ func (s *Service) scripted(ex *exchange, w http.ResponseWriter, r *http.Request)
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 	case scenario.FaultTimeout:
-		abort(w, false) // the delay above was the wait
+		abort(w, r, a.Fault, false) // the delay above was the wait
 	default:
 		if a.Status == 0 {
 			return false // a slow but normal answer
@@ -140,8 +142,9 @@ func (s *Service) caller(ex *exchange, r *http.Request) scenario.Caller {
 	return scenario.Caller{Identity: claims.IdentityID, ClientID: claims.ClientID, Token: token}
 }
 
-// sleep waits d, or less if the client goes away first; it reports whether the client is still there.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or less if the client goes away (false), or the scenario is cleared or replaced,
+// or the server closes (true: the wait is over).
+func (s *Service) sleep(ctx context.Context, d time.Duration, released <-chan struct{}) bool {
 	if d <= 0 {
 		return true
 	}
@@ -149,15 +152,37 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+	case <-released:
+	case <-s.Closing:
 	case <-ctx.Done():
 		return false
+	}
+	return true
+}
+
+// FaultHeader names the fault that would have dropped the connection, in a response written
+// without one (Handler called directly, with a recorder).
+const FaultHeader = "Iscmock-Fault"
+
+// served reports whether an http.Server serves the request, so there is a connection to drop.
+func served(r *http.Request) bool { return r.Context().Value(http.ServerContextKey) != nil }
+
+// markFault names the fault in the response when there is no connection to act it out on.
+func markFault(w http.ResponseWriter, r *http.Request, fault string) {
+	if !served(r) && fault != "" {
+		w.Header().Set(FaultHeader, fault)
 	}
 }
 
 // abort drops the connection without (the rest of) an answer; rst makes it a TCP reset where the
-// connection allows. It does not return.
-func abort(w http.ResponseWriter, rst bool) {
+// connection allows. Under an http.Server it does not return: http.ErrAbortHandler tells the
+// server to close quietly. Called directly there is no connection and nothing may panic in the
+// caller: the response ends as it stands, marked with FaultHeader.
+func abort(w http.ResponseWriter, r *http.Request, fault string, rst bool) {
+	if !served(r) {
+		markFault(w, r, fault)
+		return
+	}
 	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 		if tcp, ok := conn.(*net.TCPConn); ok && rst {
 			_ = tcp.SetLinger(0)

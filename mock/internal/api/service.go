@@ -44,6 +44,8 @@ type Config struct {
 	// Claim, when set, is called before the tenant is first really used (a token is minted from
 	// its fixtures); its error is the answer. A tenant made for a request keeps no slot until then.
 	Claim func() error
+	// Closing is closed when the server closes: requests a scenario holds stop waiting.
+	Closing <-chan struct{}
 }
 
 // Service is one tenant's API.

@@ -106,6 +106,9 @@ type Decision struct {
 	Rule       string
 	Action     *Action
 	RetryAfter int // seconds; > 0 when the rate limiter refused the request
+	// Released is closed when the scenario that decided is cleared or replaced: a request it
+	// holds (a delay, a timeout) stops waiting then.
+	Released <-chan struct{}
 }
 
 // RuleStats is how often a rule's match held and how often it acted.
@@ -126,15 +129,20 @@ type Engine struct {
 	stats  []RuleStats
 	window time.Time      // start of the rate limiter's current window
 	counts map[string]int // requests per key and version in it
+	// released is closed when the running scenario goes, releasing the requests it holds.
+	released chan struct{}
 }
 
 // New returns an engine with no scenario.
-func New(now func() time.Time) *Engine { return &Engine{now: now} }
+func New(now func() time.Time) *Engine { return &Engine{now: now, released: make(chan struct{})} }
 
-// Load makes sc the running scenario, with fresh counters; nil clears it.
+// Load makes sc the running scenario, with fresh counters; nil clears it. Requests the scenario
+// before held are released.
 func (e *Engine) Load(sc *Scenario) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	close(e.released)
+	e.released = make(chan struct{})
 	e.sc = sc
 	e.restart()
 }
@@ -194,7 +202,7 @@ func (e *Engine) Decide(r Request) Decision {
 	if retry := e.limit(r, now, who); retry > 0 {
 		return Decision{RetryAfter: retry}
 	}
-	var d Decision
+	d := Decision{Released: e.released}
 	for i, rule := range e.sc.Rules {
 		if !rule.Match.matches(r, who) {
 			continue
@@ -203,7 +211,7 @@ func (e *Engine) Decide(r Request) Decision {
 		st.Matched++
 		if d.Action == nil && rule.When.holds(st.Matched, st.Fired, now.Sub(e.loaded), e.rng) {
 			st.Fired++
-			d = Decision{Rule: rule.Name, Action: &e.sc.Rules[i].Action}
+			d.Rule, d.Action = rule.Name, &e.sc.Rules[i].Action
 		}
 	}
 	return d
