@@ -36,6 +36,7 @@ type adminRoute struct {
 
 var adminTable = []adminRoute{
 	{name: "health", method: http.MethodGet, path: "/health", open: true, handle: adminHealth},
+	{name: "health", method: http.MethodHead, path: "/health", open: true, handle: adminHealth}, // container probes
 	{name: "reset", method: http.MethodPost, path: "/reset", handle: adminReset},
 	{name: "clock", method: http.MethodGet, path: "/clock", handle: adminClock},
 	{name: "clock.move", method: http.MethodPost, path: "/clock", handle: adminMoveClock},
@@ -257,13 +258,17 @@ func adminMoveClock(t *Tenant, r *http.Request) (int, any, error) {
 		if err != nil {
 			return 0, nil, adminFail(http.StatusBadRequest, "advance: %q is not a duration such as 25h or 90s", *req.Advance)
 		}
-		t.clock.Advance(d)
+		if err := t.clock.Advance(d); err != nil {
+			return 0, nil, adminFail(http.StatusBadRequest, "advance: %s", strings.TrimPrefix(err.Error(), "iscmock: "))
+		}
 	default:
 		at, err := time.Parse(time.RFC3339Nano, *req.Set)
 		if err != nil {
 			return 0, nil, adminFail(http.StatusBadRequest, "set: %q is not an RFC 3339 time such as 2027-01-01T00:00:00Z", *req.Set)
 		}
-		t.clock.Set(at)
+		if err := t.clock.Set(at); err != nil {
+			return 0, nil, adminFail(http.StatusBadRequest, "set: %s", strings.TrimPrefix(err.Error(), "iscmock: "))
+		}
 	}
 	return http.StatusOK, t.clockNow(), nil
 }

@@ -17,6 +17,7 @@ const (
 	dto   shape = iota // ErrorResponseDto
 	jwt                // {"error": "JWT validation failed: ..."}
 	plain              // net/http's own text, before the mock sees the request
+	oauth              // {"error": "...", "error_description": "..."}, at /oauth/token
 	none               // no body
 )
 
@@ -50,7 +51,9 @@ func TestHostileInput(t *testing.T) {
 		{name: "empty patch body", method: "PATCH", path: item, contentType: "application/json-patch+json", status: 400, text: "JSON array of operations"},
 		{name: "huge body", method: "POST", path: coll, body: `{"name":"` + strings.Repeat("x", 2<<20) + `"}`, status: 413, text: "larger than"},
 		{name: "huge token form", method: "POST", path: "/oauth/token", body: "grant_type=" + strings.Repeat("x", 2<<20),
-			contentType: "application/x-www-form-urlencoded", noToken: true, status: 413, text: "larger than"},
+			contentType: "application/x-www-form-urlencoded", noToken: true, status: 413, shape: oauth, text: "larger than"},
+		{name: "huge multipart token form", method: "POST", path: "/oauth/token", body: "--b\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\n" + strings.Repeat("x", 2<<20),
+			contentType: "multipart/form-data; boundary=b", noToken: true, status: 413, shape: oauth, text: "larger than"},
 		{name: "over-long name", method: "POST", path: coll, body: `{"name":"` + strings.Repeat("n", 256) + `"}`, status: 400, text: "at most 255"},
 		{name: "control characters", method: "POST", path: coll, body: `{"name":"a\u0000b"}`, status: 400, text: "control characters"},
 		{name: "deep nesting", method: "POST", path: coll, body: `{"name":"x","scope":` + nested + `}`, status: 400},
@@ -91,6 +94,11 @@ func TestHostileInput(t *testing.T) {
 				var e iscError
 				if err := json.Unmarshal(res.Body, &e); err != nil || e.DetailCode == "" || len(e.Messages) != 1 || !strings.Contains(e.Messages[0].Text, tc.text) {
 					t.Errorf("body %.300s: want an ErrorResponseDto whose text has %q", res.Body, tc.text)
+				}
+			case tc.shape == oauth:
+				var e map[string]string
+				if err := json.Unmarshal(res.Body, &e); err != nil || e["error"] != "invalid_request" || !strings.Contains(e["error_description"], tc.text) || len(e) != 2 {
+					t.Errorf("body %.300s: want the OAuth shape whose description has %q", res.Body, tc.text)
 				}
 			case tc.shape == jwt:
 				var e map[string]string

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -23,6 +24,19 @@ type config struct {
 
 func defaults() config {
 	return config{logger: slog.New(slog.DiscardHandler), maxTokens: 10, journalSize: 1000, maxTenants: 100}
+}
+
+// check refuses option values that mean nothing.
+func (c config) check() error {
+	switch {
+	case c.journalSize < 1:
+		return fmt.Errorf("iscmock: WithJournalSize(%d): a journal keeps at least 1 request", c.journalSize)
+	case c.maxTenants < 0:
+		return fmt.Errorf("iscmock: WithMaxTenants(%d): give 0 (no bound) or more", c.maxTenants)
+	case c.maxTokens < 0:
+		return fmt.Errorf("iscmock: WithMaxTokensPerOwner(%d): give 0 (no limit) or more", c.maxTokens)
+	}
+	return nil
 }
 
 // WithFixtures loads the tenant from a fixture file (YAML or JSON) instead of the embedded default
@@ -76,7 +90,8 @@ func WithScenario(s Scenario) Option {
 	return func(c *config) { c.scenarios = append(c.scenarios, func() (Scenario, error) { return s, nil }) }
 }
 
-// WithJournalSize sets how many recent API requests each tenant's journal keeps (default 1000).
+// WithJournalSize sets how many recent API requests each tenant's journal keeps (default 1000, at
+// least 1).
 func WithJournalSize(n int) Option {
 	return func(c *config) { c.journalSize = n }
 }

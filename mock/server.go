@@ -48,6 +48,9 @@ func New(opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{}, closing: make(chan struct{})}
 	if cfg.seed != nil {
 		s.seed = *cfg.seed
@@ -84,7 +87,11 @@ func (s *Server) prototype() (*store.DB, error) {
 		return defaultPrototype()
 	}
 	db := store.New()
-	now := newClock(s.cfg.start).Now()
+	clock, err := newClock(s.cfg.start)
+	if err != nil {
+		return nil, err
+	}
+	now := clock.Now()
 	for _, f := range sets {
 		if err := seed(db, f, now); err != nil {
 			return nil, err

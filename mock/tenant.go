@@ -31,7 +31,11 @@ type Tenant struct {
 }
 
 func (s *Server) newTenant(name string) (*Tenant, error) {
-	t := &Tenant{name: name, server: s, clock: newClock(s.cfg.start), db: s.proto.Clone(),
+	clock, err := newClock(s.cfg.start)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tenant{name: name, server: s, clock: clock, db: s.proto.Clone(),
 		journal: journal.New(s.cfg.journalSize), ids: ids.New(s.tenantSeed(name))}
 	if name != "" {
 		t.prefix = "/tenants/" + name

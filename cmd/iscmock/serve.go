@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,13 +20,26 @@ import (
 type serveCmd struct {
 	Addr        string   `default:"127.0.0.1:8080" env:"ISCMOCK_ADDR" help:"Address to listen on (HOST:PORT; port 0 picks a free one)."`
 	Fixtures    string   `env:"ISCMOCK_FIXTURES" type:"path" help:"Fixture file (YAML or JSON) with the tenant's identities and tokens; default: the embedded default tenant."`
-	Scenario    []string `env:"ISCMOCK_SCENARIO" type:"path" help:"Scenario file (YAML or JSON) to run from the start; repeatable (comma-separated in the variable)."`
+	Scenario    []string `env:"ISCMOCK_SCENARIO" help:"Scenario file (YAML or JSON) to run from the start; repeatable (comma-separated in the variable)."`
 	AdminToken  string   `env:"ISCMOCK_ADMIN_TOKEN" help:"Require Authorization: Bearer <token> on every admin route but health."`
 	NoAdmin     bool     `env:"ISCMOCK_NO_ADMIN" help:"Turn the admin API off, health aside."`
 	JournalSize int      `default:"1000" env:"ISCMOCK_JOURNAL_SIZE" help:"Recent API requests each tenant's journal keeps."`
 	MaxTenants  int      `default:"100" env:"ISCMOCK_MAX_TENANTS" help:"Most tenants /tenants/NAME may make (0: no bound)."`
 	LogFormat   string   `default:"text" enum:"text,json" env:"ISCMOCK_LOG_FORMAT" help:"Request log format: text or json."`
 	MaxTokens   int      `name:"max-tokens-per-owner" default:"10" env:"ISCMOCK_MAX_TOKENS_PER_OWNER" help:"Tokens an identity may create, managed ones aside (ISC: 10; 0: no limit)."`
+}
+
+// Validate refuses what the flags' types let through, naming the flag (kong calls it after parsing).
+func (c *serveCmd) Validate() error {
+	switch {
+	case c.JournalSize < 1:
+		return fmt.Errorf("--journal-size (ISCMOCK_JOURNAL_SIZE) must be at least 1; got %d", c.JournalSize)
+	case c.MaxTenants < 0:
+		return fmt.Errorf("--max-tenants (ISCMOCK_MAX_TENANTS) must be 0 (no bound) or more; got %d", c.MaxTenants)
+	case slices.ContainsFunc(c.Scenario, func(f string) bool { return strings.TrimSpace(f) == "" }):
+		return fmt.Errorf("--scenario (ISCMOCK_SCENARIO) has an empty file name; give file names, comma-separated in the variable")
+	}
+	return nil
 }
 
 // shutdownGrace bounds how long requests in flight may take once a stop signal arrives.

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -25,5 +28,38 @@ func TestLocalURL(t *testing.T) {
 		if got := localURL(addr); got != want {
 			t.Errorf("localURL(%q) = %q, want %q", addr, got, want)
 		}
+	}
+}
+
+// TestServeRefusesBadFlags: values that mean nothing are refused before anything starts, naming
+// the flag.
+func TestServeRefusesBadFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a server that starts anyway stops at once
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"negative journal", []string{"--journal-size=-5"}, "", "--journal-size (ISCMOCK_JOURNAL_SIZE) must be at least 1; got -5"},
+		{"empty journal", []string{"--journal-size=0"}, "", "--journal-size"},
+		{"negative tenants", []string{"--max-tenants=-1"}, "", "--max-tenants (ISCMOCK_MAX_TENANTS) must be 0 (no bound) or more; got -1"},
+		{"empty scenario names", nil, ",", "--scenario (ISCMOCK_SCENARIO) has an empty file name"},
+		{"an empty scenario name among others", nil, ",../../scenarios/rate-limit.yaml", "--scenario (ISCMOCK_SCENARIO) has an empty file name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("ISCMOCK_SCENARIO", tc.env)
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...), &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("serve %v: %v, want an error with %q", tc.args, err, tc.want)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("serve printed %q before refusing", stdout.String())
+			}
+		})
 	}
 }

@@ -104,7 +104,7 @@ func readTokenParams(r *http.Request) error {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return errTooLarge
+		return oauthError(http.StatusRequestEntityTooLarge, "invalid_request", errTooLarge.Text)
 	case err != nil:
 		return oauthError(http.StatusBadRequest, "invalid_request", "The request parameters could not be read: "+err.Error())
 	}
