@@ -210,3 +210,28 @@ func TestBinaryScenario(t *testing.T) {
 	t.Setenv("ISCMOCK_SCENARIO", filepath.Join("..", "scenarios", "token-throttled.yaml"))
 	cmd()
 }
+
+// TestBinaryRefusesSpecialFiles: a device or a FIFO named as a fixture or scenario file stops
+// start-up at once with an error naming it, rather than eating memory or waiting forever.
+func TestBinaryRefusesSpecialFiles(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "tenant.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fixtures", "/dev/zero"}, "/dev/zero: is a device"},
+		{[]string{"--scenario", "/dev/urandom"}, "/dev/urandom: is a device"},
+		{[]string{"--fixtures", fifo}, fifo + ": is a named pipe"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard, not a timing check
+		out, err := exec.CommandContext(ctx, iscmockBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...)...).CombinedOutput()
+		hung := ctx.Err() != nil
+		cancel()
+		if err == nil || hung || !strings.Contains(string(out), "iscmock: "+tc.want) {
+			t.Errorf("serve %v: %v, output %q; want a prompt failure with %q", tc.args, err, out, tc.want)
+		}
+	}
+}

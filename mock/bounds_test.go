@@ -6,8 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -381,5 +384,57 @@ func TestHealthHEAD(t *testing.T) {
 		if res.Status != http.StatusOK || len(res.Body) != 0 {
 			t.Errorf("HEAD %s: %d %q, want 200 without a body", path, res.Status, res.Body)
 		}
+	}
+}
+
+// TestFilesOnDisk: the mock reads regular files only, and at most their bound; a FIFO or a device
+// is refused at once rather than read forever or waited on.
+func TestFilesOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sized := func(name string, size int64) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, size); err != nil { // sparse: no disk used
+			t.Fatal(err)
+		}
+		return p
+	}
+	bigFixtures, bigScenario := sized("big.yaml", mock.MaxFixtureFile+1), sized("big-scenario.yaml", mock.MaxScenarioFile+1)
+	fixtures := func(p string) error { _, err := mock.LoadFixtures(p); return err }
+	scenario := func(p string) error { _, err := mock.LoadScenarioFile(p); return err }
+	server := func(p string) error { _, err := mock.New(mock.WithFixtures(p)); return err }
+	for _, tc := range []struct {
+		name string
+		load func(string) error
+		path string
+		want string
+	}{
+		{"fixtures from a FIFO", fixtures, fifo, fifo + ": is a named pipe; give a regular file"},
+		{"scenario from a FIFO", scenario, fifo, "is a named pipe"},
+		{"server with fixtures from a FIFO", server, fifo, "is a named pipe"},
+		{"fixtures from /dev/zero", fixtures, "/dev/zero", "/dev/zero: is a device"},
+		{"scenario from /dev/urandom", scenario, "/dev/urandom", "/dev/urandom: is a device"},
+		{"fixtures from a directory", fixtures, dir, "is a directory"},
+		{"fixtures past their bound", fixtures, bigFixtures, fmt.Sprintf("larger than %d bytes", mock.MaxFixtureFile)},
+		{"scenario past its bound", scenario, bigScenario, fmt.Sprintf("larger than %d bytes", mock.MaxScenarioFile)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { done <- tc.load(tc.path) }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%v, want an error with %q", err, tc.want)
+				}
+			case <-time.After(10 * time.Second): // a guard against hanging, not a timing check
+				t.Fatal("still reading after 10 s")
+			}
+		})
 	}
 }

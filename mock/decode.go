@@ -6,6 +6,7 @@ package mock
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -24,14 +25,70 @@ func parse[T any](name string, data []byte, check func(T) error) (T, error) {
 	return v, located(name, lines, err)
 }
 
-// readFile parses the file at path with parse.
-func readFile[T any](path string, parse func(name string, data []byte) (T, error)) (T, error) {
-	data, err := os.ReadFile(path)
+// Bounds on the files the mock reads: a fixture file holds tens of thousands of tokens, a
+// scenario what an admin upload may.
+const (
+	MaxFixtureFile  = 16 << 20
+	MaxScenarioFile = 1 << 20
+)
+
+// readFile parses the file at path with parse. It reads regular files only (a FIFO or a device
+// would block or never end) and at most limit bytes of them.
+func readFile[T any](path string, limit int64, parse func(name string, data []byte) (T, error)) (T, error) {
+	var zero T
+	data, err := readBounded(path, limit)
 	if err != nil {
-		var zero T
 		return zero, err
 	}
 	return parse(path, data)
+}
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	// Stat before opening: opening a FIFO blocks until something writes to it.
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(path, info); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if info, err = f.Stat(); err != nil { // what was opened, should the path have changed since
+		return nil, err
+	}
+	if err := regular(path, info); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case int64(len(data)) > limit:
+		return nil, fmt.Errorf("%s: larger than %d bytes, the most such a file may hold", path, limit)
+	}
+	return data, nil
+}
+
+func regular(path string, info os.FileInfo) error {
+	if info.Mode().IsRegular() {
+		return nil
+	}
+	kind := "not a regular file"
+	switch t := info.Mode().Type(); {
+	case t&os.ModeDir != 0:
+		kind = "a directory"
+	case t&os.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case t&(os.ModeDevice|os.ModeCharDevice) != 0:
+		kind = "a device"
+	case t&os.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return fmt.Errorf("%s: is %s; give a regular file", path, kind)
 }
 
 // fieldError is a problem with one field of a document, named by its path (identities[0].id).

@@ -52,8 +52,8 @@ func ParseFixtures(name string, data []byte) (Fixtures, error) {
 	return parse(name, data, func(f Fixtures) error { return f.check(nil) })
 }
 
-// LoadFixtures reads and parses a fixture file.
-func LoadFixtures(path string) (Fixtures, error) { return readFile(path, ParseFixtures) }
+// LoadFixtures reads and parses a fixture file: a regular file of at most MaxFixtureFile bytes.
+func LoadFixtures(path string) (Fixtures, error) { return readFile(path, MaxFixtureFile, ParseFixtures) }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 

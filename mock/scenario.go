@@ -97,8 +97,11 @@ func ParseScenario(name string, data []byte) (Scenario, error) {
 	return parse(name, data, func(s Scenario) error { _, err := s.compile(); return err })
 }
 
-// LoadScenarioFile reads and parses a scenario file.
-func LoadScenarioFile(path string) (Scenario, error) { return readFile(path, ParseScenario) }
+// LoadScenarioFile reads and parses a scenario file: a regular file of at most MaxScenarioFile
+// bytes.
+func LoadScenarioFile(path string) (Scenario, error) {
+	return readFile(path, MaxScenarioFile, ParseScenario)
+}
 
 // MaxDelay bounds every delay a scenario scripts, and is how long a timeout fault holds a request
 // when no delay is given: well inside the binary's one-minute write timeout.

@@ -76,6 +76,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return kctx.Run()
 }
 
+// interruptible runs load, but returns as soon as ctx ends (SIGINT or SIGTERM), so that reading
+// files never leaves the process deaf to a stop signal; load is left to finish on its own.
+func interruptible[T any](ctx context.Context, load func() (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, fmt.Errorf("stopped before loading: %w", context.Cause(ctx))
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { v, err := load(); done <- result{v, err} }()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, fmt.Errorf("stopped while loading: %w", context.Cause(ctx))
+	}
+}
+
 // output is where commands write.
 type output struct{ stdout, stderr io.Writer }
 
@@ -90,9 +111,9 @@ type validateCmd struct {
 	Files []string `arg:"" type:"path" help:"Scenario files (YAML or JSON)."`
 }
 
-func (c *validateCmd) Run(out output) error {
+func (c *validateCmd) Run(ctx context.Context, out output) error {
 	for _, f := range c.Files {
-		if _, err := mock.LoadScenarioFile(f); err != nil {
+		if _, err := interruptible(ctx, func() (mock.Scenario, error) { return mock.LoadScenarioFile(f) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(out.stdout, "%s: ok\n", f)

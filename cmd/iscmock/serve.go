@@ -62,7 +62,7 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 	if c.NoAdmin {
 		opts = append(opts, mock.WithoutAdmin())
 	}
-	srv, err := mock.New(opts...)
+	srv, err := interruptible(ctx, func() (*mock.Server, error) { return mock.New(opts...) })
 	if err != nil {
 		return err
 	}

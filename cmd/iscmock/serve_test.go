@@ -63,3 +63,15 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestServeHonoursSignalsWhileLoading: a stop signal that comes before the server is up stops it
+// at once; nothing is printed, nothing served.
+func TestServeHonoursSignalsWhileLoading(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--fixtures", "../../testdata/fixtures/tenant.yaml"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "stopped before loading") || stdout.Len() > 0 {
+		t.Errorf("serve after a signal: %v, printed %q; want it stopped before loading", err, stdout.String())
+	}
+}
