@@ -53,7 +53,9 @@ func ParseFixtures(name string, data []byte) (Fixtures, error) {
 }
 
 // LoadFixtures reads and parses a fixture file: a regular file of at most MaxFixtureFile bytes.
-func LoadFixtures(path string) (Fixtures, error) { return readFile(path, MaxFixtureFile, ParseFixtures) }
+func LoadFixtures(path string) (Fixtures, error) {
+	return readFile(path, MaxFixtureFile, ParseFixtures)
+}
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
