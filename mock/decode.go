@@ -148,8 +148,40 @@ func decodeStrict(data []byte, out any) (map[string]int, error) {
 	if len(root.Content) == 0 {
 		return lines, nil // an empty document is an empty tenant
 	}
+	if err := refuseAliases(root.Content[0], ""); err != nil {
+		return lines, err
+	}
 	err := decodeNode(root.Content[0], reflect.ValueOf(out).Elem(), "", lines)
 	return lines, err
+}
+
+// refuseAliases reports every alias in a document. One rule for every document the mock reads: a
+// few bytes of aliases can stand for gigabytes of values, so a document must spell its values out
+// (anchors alone are harmless). Without aliases, what a document holds is bounded by its size.
+func refuseAliases(n *yaml.Node, path string) error {
+	path = strings.TrimPrefix(path, ".")
+	switch n.Kind {
+	case yaml.AliasNode:
+		return &fieldError{path: path, line: n.Line, msg: fmt.Sprintf("aliases (*%s) are not supported; write the value out", n.Value)}
+	case yaml.MappingNode:
+		var errs []error
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.AliasNode { // a merge key's value, or an aliased key
+				errs = append(errs, refuseAliases(k, path))
+				continue
+			}
+			errs = append(errs, refuseAliases(n.Content[i+1], path+"."+k.Value))
+		}
+		return errors.Join(errs...)
+	case yaml.SequenceNode:
+		var errs []error
+		for i, item := range n.Content {
+			errs = append(errs, refuseAliases(item, fmt.Sprintf("%s[%d]", path, i)))
+		}
+		return errors.Join(errs...)
+	}
+	return nil
 }
 
 var (
@@ -162,9 +194,6 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, lines map[string]int
 	lines[path] = n.Line
 	fail := func(format string, args ...any) error {
 		return &fieldError{path: path, line: n.Line, msg: fmt.Sprintf(format, args...)}
-	}
-	if n.Kind == yaml.AliasNode {
-		return fail("aliases are not supported")
 	}
 	t := v.Type()
 	switch {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/iscmock/iscmock/mock"
 )
@@ -176,4 +177,48 @@ func FuzzHandler(f *testing.F) {
 		r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
 		serveChecked(t, srv, h, r)
 	})
+}
+
+// FuzzYAMLAliases: a document with an alias anywhere is refused by both parsers, naming a line;
+// one without is never worth more than a small multiple of its size once parsed.
+func FuzzYAMLAliases(f *testing.F) {
+	f.Add([]byte("rules:\n  - respond: {status: 500, headers: {X: &a v}, body: [*a, *a]}\n"))
+	f.Add([]byte("identities:\n  - &i {id: a, name: A}\n  - *i\n"))
+	f.Add([]byte("rateLimit: &rl {requests: 1, window: 1s}\nrules:\n  - match: {<<: *rl}\n    respond: {status: 500}\n"))
+	f.Add([]byte("identities:\n  - {id: a, name: &n A, rights: [*n, *n]}\n"))
+	f.Add([]byte("rules:\n  - name: &n x\n    respond: {status: 500}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var root yaml.Node
+		if yaml.Unmarshal(data, &root) != nil {
+			return
+		}
+		aliased := hasAlias(&root)
+		sc, errS := mock.ParseScenario("fuzz.yaml", data)
+		fx, errF := mock.ParseFixtures("fuzz.yaml", data)
+		if aliased {
+			for _, err := range []error{errS, errF} {
+				if err == nil || !strings.Contains(err.Error(), "aliases (*") || !strings.HasPrefix(err.Error(), "fuzz.yaml:") {
+					t.Fatalf("a document with an alias: %v", err)
+				}
+			}
+			return
+		}
+		for _, v := range []any{sc, fx} {
+			if b, err := json.Marshal(v); err == nil && len(b) > 64*len(data)+1024 {
+				t.Fatalf("a %d-byte document parsed into %d bytes", len(data), len(b))
+			}
+		}
+	})
+}
+
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
 }
