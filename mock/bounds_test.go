@@ -481,5 +481,11 @@ func TestYAMLAliases(t *testing.T) {
 	}
 }
 
-func parseScenario(name string, data []byte) error { _, err := mock.ParseScenario(name, data); return err }
-func parseFixtures(name string, data []byte) error { _, err := mock.ParseFixtures(name, data); return err }
+func parseScenario(name string, data []byte) error {
+	_, err := mock.ParseScenario(name, data)
+	return err
+}
+func parseFixtures(name string, data []byte) error {
+	_, err := mock.ParseFixtures(name, data)
+	return err
+}
