@@ -489,3 +489,44 @@ func parseFixtures(name string, data []byte) error {
 	_, err := mock.ParseFixtures(name, data)
 	return err
 }
+
+// TestPatchDecodedStrictly: a JSON Patch is decoded once, with exact member names and no member
+// twice, and the library applies exactly the operations checked; its length is bounded.
+func TestPatchDecodedStrictly(t *testing.T) {
+	item := "/v2025/personal-access-tokens/" + userPAT
+	many := func(n int) string {
+		return "[" + strings.Repeat(`{"op":"test","path":"/name","value":"user laptop"},`, n-1) + `{"op":"replace","path":"/name","value":"many"}]`
+	}
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		code, text string
+	}{
+		{"a Path beside path", `[{"op":"replace","path":"/accessTokenValiditySeconds","Path":"/name","value":"x"}]`, 400, "400.1.3 Illegal value", "changes /accessTokenValiditySeconds"},
+		{"Path alone", `[{"op":"replace","Path":"/name","value":"x"}]`, 400, "400.1 Bad Request Content", "has no path"},
+		{"From for from", `[{"op":"move","From":"/id","path":"/name"}]`, 400, "400.1 Bad Request Content", "has no from"},
+		{"Op for op", `[{"Op":"remove","path":"/name"}]`, 400, "400.1 Bad Request Content", `has op ""`},
+		{"path twice", `[{"op":"replace","path":"/name","path":"/accessTokenValiditySeconds","value":"x"}]`, 400, "400.1 Bad Request Content", `member "path" twice`},
+		{"value twice", `[{"op":"replace","path":"/name","value":"a","value":"b"}]`, 400, "400.1 Bad Request Content", `member "value" twice`},
+		{"path not a string", `[{"op":"remove","path":["/name"]}]`, 400, "400.1 Bad Request Content", "path must be a string"},
+		{"an op not an object", `[["replace","/name","x"]]`, 400, "400.1 Bad Request Content", "operation 0 is not a JSON object"},
+		{"data after the array", `[{"op":"replace","path":"/name","value":"x"}] []`, 400, "400.1 Bad Request Content", "data follows"},
+		{"unknown members are ignored", `[{"op":"replace","path":"/name","value":"renamed","comment":"why"}]`, 200, "", ""},
+		{"the most operations", many(256), 200, "", ""},
+		{"one operation too many", many(257), 400, "400.1.4 Limit violation", "at most 256 operations"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t)
+			before := srv.PATs()
+			res := do(t, srv, request{Method: http.MethodPatch, Path: item, Token: token(t, srv, userID), Body: tc.body})
+			if tc.status == 200 {
+				res.wantStatus(t, 200)
+				return
+			}
+			res.wantError(t, tc.status, tc.code, tc.text)
+			if diff := cmp.Diff(before, srv.PATs()); diff != "" {
+				t.Errorf("a refused patch changed the tenant:\n%s", diff)
+			}
+		})
+	}
+}

@@ -5,17 +5,14 @@ import (
 	"strings"
 )
 
-// maxJournalQuery bounds the query a journal entry keeps.
-const maxJournalQuery = 1024
-
 // journalQuery is the raw query as the journal keeps it: client_secret masked (the token endpoint
-// takes its parameters from the query too, in any encoding), cut at maxJournalQuery bytes.
+// takes its parameters from the query too, in any encoding). The journal bounds its length.
 func journalQuery(raw string) string {
 	if raw == "" {
 		return ""
 	}
 	if !mayNameSecret(raw) { // most queries: kept as they are, without parsing them on every request
-		return cut(raw)
+		return raw
 	}
 	q, err := url.ParseQuery(raw)
 	switch {
@@ -25,7 +22,7 @@ func journalQuery(raw string) string {
 		q.Set("client_secret", "***")
 		raw = q.Encode()
 	}
-	return cut(raw)
+	return raw
 }
 
 // mayNameSecret reports whether a query could hold a client_secret, or fail to parse with one: it
@@ -42,12 +39,4 @@ func mayNameSecret(raw string) bool {
 		}
 	}
 	return false
-}
-
-// cut bounds a query to maxJournalQuery bytes.
-func cut(raw string) string {
-	if len(raw) > maxJournalQuery {
-		raw = strings.ToValidUTF8(raw[:maxJournalQuery], "") + "…"
-	}
-	return raw
 }

@@ -16,8 +16,6 @@ func TestJournalQuery(t *testing.T) {
 		{"secret spelled in escapes", "a=%3A&client_%73ecret=s3cret", "a=%3A&client_secret=%2A%2A%2A"},
 		{"unreadable with a secret", "client_secret=s3cret&x=%zz", "(not kept: a query that does not parse and may hold a secret)"},
 		{"unreadable without one", "x=%zz", "x=%zz"},
-		{"cut", strings.Repeat("a", 2000), strings.Repeat("a", maxJournalQuery) + "…"},
-		{"cut on a character", strings.Repeat("a", maxJournalQuery-1) + "é", strings.Repeat("a", maxJournalQuery-1) + "…"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := journalQuery(c.raw); got != c.want {
@@ -33,14 +31,11 @@ func FuzzJournalQuery(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		got := journalQuery(raw)
-		if len(got) > maxJournalQuery+len("…") {
-			t.Fatalf("%d bytes kept", len(got))
-		}
 		if utf8.ValidString(raw) && !utf8.ValidString(got) {
 			t.Fatalf("%q became invalid UTF-8: %q", raw, got)
 		}
 		q, err := url.ParseQuery(raw)
-		if err != nil || !q.Has("client_secret") || len(raw) > maxJournalQuery/4 {
+		if err != nil || !q.Has("client_secret") || len(raw) > 256 {
 			return
 		}
 		kept, err := url.ParseQuery(got)

@@ -132,8 +132,10 @@ func (s *Service) createPAT(c call) (any, error) {
 }
 
 // patchPAT: PATCH {collection}/{id} with an RFC 6902 document. The patch is applied to a copy of
-// the token's representation and the result validated as a whole, inside one store transaction:
-// a rejected patch changes nothing. Only the owner may patch a token.
+// the token's representation and the result validated as a whole, outside the store's write lock;
+// it is committed only if the token did not change meanwhile (else applied again to the new
+// state), so a rejected patch changes nothing and a long one holds up no other writer. Only the
+// owner may patch a token.
 func (s *Service) patchPAT(c call) (any, error) {
 	if err := requireContentType(c.r, "application/json-patch+json"); err != nil {
 		return nil, err

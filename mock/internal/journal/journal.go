@@ -13,7 +13,7 @@ import (
 // and not what clients send: a longer path, query or method is cut and marked as such.
 const (
 	MaxPath   = 256
-	MaxQuery  = 256
+	MaxQuery  = 1024
 	MaxMethod = 16
 )
 

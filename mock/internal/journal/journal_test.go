@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -52,11 +53,13 @@ func TestRing(t *testing.T) {
 func TestRecordBoundsEntries(t *testing.T) {
 	r := New(2)
 	long := "/tenants/j0/" + string(make([]byte, 60<<10))
-	r.Record(Entry{Method: "GET" + string(make([]byte, 1000)), Path: long})
+	r.Record(Entry{Method: "GET" + string(make([]byte, 1000)), Path: long, Query: strings.Repeat("q=é&", 1000)})
 	r.Record(Entry{Method: "GET", Path: "/v3/personal-access-tokens"})
 	got := r.Entries(nil)
-	if e := got[0]; len(e.Path) > MaxPath+40 || len(e.Method) > MaxMethod+40 || !strings.HasSuffix(e.Path, fmt.Sprintf("...(cut from %d bytes)", len(long))) {
-		t.Errorf("long request kept as %d-byte path %.40q..., %d-byte method: want both cut and marked", len(e.Path), e.Path, len(e.Method))
+	if e := got[0]; len(e.Path) > MaxPath+40 || len(e.Method) > MaxMethod+40 || len(e.Query) > MaxQuery+40 || !utf8.ValidString(e.Query) ||
+		!strings.HasSuffix(e.Path, fmt.Sprintf("...(cut from %d bytes)", len(long))) {
+		t.Errorf("long request kept as %d-byte path %.40q..., %d-byte query, %d-byte method: want each cut on a character and marked",
+			len(e.Path), e.Path, len(e.Query), len(e.Method))
 	}
 	if e := got[1]; e.Path != "/v3/personal-access-tokens" || e.Method != "GET" {
 		t.Errorf("short request kept as %q %q", e.Method, e.Path)

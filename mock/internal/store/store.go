@@ -442,29 +442,48 @@ func (d *DB) Create(p PAT, limit int) error {
 	return nil
 }
 
-// Update replaces the token with id by what change returns; an error from change aborts the update.
-// change gets a copy and may modify it freely.
+// Update replaces the token with id by what change returns; an error from change aborts the
+// update. change gets a copy and may modify it freely. It runs outside the write lock, on the token
+// as a snapshot holds it, so a slow change (a long patch) holds up no other writer; the result is
+// committed only if the token has not changed meanwhile (compare and swap), else change runs again
+// on the new state. Each retry means another writer succeeded, so updates always progress.
 func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
+	for {
+		old := getRecord(d.read(), id)
+		if old == nil {
+			return PAT{}, ErrNotFound
+		}
+		p := old.pat(old.ID(), true)
+		p.Scope = slices.Clone(p.Scope)
+		p, err := change(p)
+		if err != nil {
+			return PAT{}, err
+		}
+		p.ID, p.OwnerID = old.ID(), old.owner
+		r := toRecord(p)
+		swapped, err := d.swap(old, r, p)
+		switch {
+		case err != nil:
+			return PAT{}, err
+		case swapped:
+			return r.pat(p.ID, true), nil
+		}
+	}
+}
+
+// swap stores r in place of old, if old is still the stored record; p is r as a PAT.
+func (d *DB) swap(old, r *record, p PAT) (bool, error) {
 	txn := d.write()
 	defer txn.Abort()
-	old := getRecord(txn, id)
-	if old == nil {
-		return PAT{}, ErrNotFound
+	if getRecord(txn, p.ID) != old {
+		return false, nil
 	}
-	p := old.pat(old.ID(), true)
-	p.Scope = slices.Clone(p.Scope)
-	p, err := change(p)
-	if err != nil {
-		return PAT{}, err
-	}
-	p.ID, p.OwnerID = old.ID(), old.owner
 	if err := checkName(txn, p); err != nil {
-		return PAT{}, err
+		return false, err
 	}
-	r := toRecord(p)
 	must(txn.Insert(tPAT, r))
 	d.commit(txn, false)
-	return r.pat(p.ID, true), nil
+	return true, nil
 }
 
 // Delete removes the token with id if allow, given the token, returns nil; its error aborts.

@@ -193,3 +193,45 @@ func TestIdentitiesFollowChanges(t *testing.T) {
 		t.Error("after reset: the identity is still read")
 	}
 }
+
+// TestUpdateOutsideTheWriteLock: a change runs without the store's write lock (another writer may
+// commit meanwhile), and is committed only onto the state it saw: when the token changed, the
+// change runs again on the new state, and no update is lost.
+func TestUpdateOutsideTheWriteLock(t *testing.T) {
+	db := New()
+	if err := db.Seed([]Identity{{ID: "o", Name: "O"}}, []PAT{{ID: "p", Name: "p", OwnerID: "o", Scope: []string{"a"}}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var runs int
+	var got PAT
+	var err error
+	go func() {
+		defer close(done)
+		got, err = db.Update("p", func(p PAT) (PAT, error) {
+			runs++
+			if runs == 1 {
+				// Both would wait forever for the write lock if the change held it.
+				if err := db.Create(PAT{ID: "q", Name: "q", OwnerID: "o"}, 0); err != nil {
+					t.Error(err)
+				}
+				if _, err := db.Update("p", func(p PAT) (PAT, error) { p.Name = "renamed meanwhile"; return p, nil }); err != nil {
+					t.Error(err)
+				}
+			}
+			p.Scope = append(p.Scope, "b")
+			return p, nil
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second): // a guard against the deadlock, not a timing check
+		t.Fatal("a write inside a change waited for the write lock")
+	}
+	if err != nil || runs != 2 || got.Name != "renamed meanwhile" || !slices.Equal(got.Scope, []string{"a", "b"}) {
+		t.Errorf("update: %+v, %v after %d runs; want both changes, the second run on the renamed token", got, err, runs)
+	}
+	if p, _ := db.PAT("p"); p.Name != "renamed meanwhile" || !slices.Equal(p.Scope, []string{"a", "b"}) {
+		t.Errorf("stored %+v", p)
+	}
+}
