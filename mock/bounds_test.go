@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -529,4 +530,142 @@ func TestPatchDecodedStrictly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memStats is the live heap plus goroutine stacks, after collections.
+func liveBytes() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc + m.StackInuse)
+}
+
+// TestWorstCaseMemory measures what each bounded resource costs at its worst, the figures README's
+// memory table states, and holds each to them.
+func TestWorstCaseMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures memory")
+	}
+	type row struct {
+		what  string
+		n     int
+		bytes int64
+		limit int64 // what the README states, per item
+	}
+	var rows []row
+	measure := func(what string, n int, limit int64, f func()) {
+		before := liveBytes()
+		f()
+		rows = append(rows, row{what, n, (liveBytes() - before) / int64(n), limit})
+	}
+
+	// A tenant made from the default fixtures, a token minted and used in it.
+	srv := newServer(t, mock.WithMaxTenants(0))
+	var tenants []*mock.Tenant
+	measure("tenant, in use", 200, 24<<10, func() {
+		for i := range 200 {
+			ta, err := srv.OpenTenant(fmt.Sprint("t", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			serveDirect(srv, http.MethodGet, "/tenants/"+ta.Name()+"/v3/personal-access-tokens?owner-id=me", token(t, ta, userID), "", "")
+			tenants = append(tenants, ta)
+		}
+	})
+	runtime.KeepAlive(tenants)
+
+	// A token at every bound: 64-character id, 255-character secret, name of 255 four-byte
+	// characters, 100 scopes of 100 characters.
+	big := mock.NewServer(t, mock.WithFixtureData(testFixtures()), mock.WithClock(start))
+	measure("personal access token, every field at its bound", 1000, 24<<10, func() {
+		var f mock.Fixtures
+		for i := range 1000 {
+			f.PersonalAccessTokens = append(f.PersonalAccessTokens, mock.PAT{ID: fmt.Sprintf("%064d", i), Secret: strings.Repeat("s", 255),
+				Name: fmt.Sprint(i) + strings.Repeat("😀", 250), Owner: adminID, Scope: bigList(fmt.Sprint("sp", i%10, ":"))})
+		}
+		if err := big.Seed(f); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// The journal full of requests at its bounds.
+	long := "/v3/" + strings.Repeat("p", 32<<10) + "?" + strings.Repeat("q=1&", 8<<10)
+	jsrv := newServer(t, mock.WithJournalSize(1000))
+	for range 1000 { // fill the ring first: its array is the journal's, full or not
+		serveDirect(jsrv, "GET", "/v3/x", "", "", "")
+	}
+	measure("journal entry, path and query at their bounds", 1000, 2<<10, func() {
+		for range 1000 {
+			serveDirect(jsrv, strings.Repeat("M", 64), long, "", "", "")
+		}
+	})
+
+	// Requests a timeout fault holds, over loopback (both ends of each connection count here).
+	hsrv := newServer(t, mock.WithScenario(heldScenario(true)))
+	tok := token(t, hsrv, userID)
+	client := &http.Client{Transport: conformance.Unchecked.(*http.Transport).Clone()}
+	var wg sync.WaitGroup
+	measure("held request (a connection, both ends)", 100, 64<<10, func() {
+		for range 100 {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, hsrv.URL()+"/v3/personal-access-tokens?owner-id=me", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				if res, err := client.Do(req); err == nil {
+					res.Body.Close()
+				}
+			})
+		}
+		for {
+			if st, _ := hsrv.ScenarioStats(); st.Rules[0].Fired == 100 {
+				break
+			}
+			runtime.Gosched()
+		}
+	})
+	hsrv.ClearScenario()
+	wg.Wait()
+
+	for _, r := range rows {
+		t.Logf("%-50s %8d bytes each (of %d), stated %d", r.what, r.bytes, r.n, r.limit)
+		if r.bytes > r.limit {
+			t.Errorf("%s: %d bytes each, more than the %d the README states", r.what, r.bytes, r.limit)
+		}
+	}
+}
+
+// TestHeldRequestsBound: at most mock.MaxHeld requests are held at once; past that a rule acts at
+// once rather than hold one more.
+func TestHeldRequestsBound(t *testing.T) {
+	srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start), mock.WithScenario(heldScenario(true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tok := token(t, srv, userID)
+	list := func() *httptest.ResponseRecorder {
+		return serveDirect(srv, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", tok, "", "")
+	}
+	var wg sync.WaitGroup
+	for range mock.MaxHeld {
+		wg.Go(func() { list() })
+	}
+	for {
+		if st, _ := srv.ScenarioStats(); st.Rules[0].Fired == mock.MaxHeld {
+			break
+		}
+		runtime.Gosched()
+	}
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() { done <- list() }()
+	select {
+	case rec := <-done:
+		if got := rec.Result().Header.Get("Iscmock-Fault"); got != "timeout" {
+			t.Errorf("one past the bound: Iscmock-Fault %q, want the timeout fault acting at once", got)
+		}
+	case <-time.After(10 * time.Second): // a guard, not a timing check: a held request waits 30 s
+		t.Error("one request past the bound was held too")
+	}
+	srv.ClearScenario()
+	wg.Wait()
 }

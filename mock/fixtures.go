@@ -82,8 +82,8 @@ func (f Fixtures) check(known func(id string) bool) error {
 	for i, t := range f.PersonalAccessTokens {
 		p := fmt.Sprintf("personalAccessTokens[%d]", i)
 		checkID(add, p, "token", t.ID, pats)
-		if t.Secret == "" {
-			add(p+".secret", "is required")
+		if t.Secret == "" || len(t.Secret) > store.MaxNameLength {
+			add(p+".secret", "is required, at most %d characters", store.MaxNameLength)
 		}
 		if err := store.NameProblem(t.Name); err != "" {
 			add(p+".name", "%s", err)

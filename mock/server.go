@@ -39,6 +39,7 @@ type Server struct {
 
 	listener  *httptest.Server
 	closing   chan struct{} // closed by Close: held requests stop waiting
+	held      chan struct{} // a slot per request a scenario holds, MaxHeld of them
 	closeOnce sync.Once
 }
 
@@ -51,7 +52,8 @@ func New(opts ...Option) (*Server, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{}, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{}, closing: make(chan struct{}),
+		held: make(chan struct{}, MaxHeld)}
 	if cfg.seed != nil {
 		s.seed = *cfg.seed
 	}
@@ -235,6 +237,10 @@ func (s *Server) claim(t *Tenant) error {
 func badTenantName(name string) error {
 	return api.NotFound(fmt.Sprintf("No tenant %q: tenant names are 1 to 64 letters, digits, '-' or '_'.", name))
 }
+
+// MaxHeld bounds the requests a server's scenarios hold at once (a delay, a timeout fault); past it,
+// a rule acts at once instead of holding one more.
+const MaxHeld = 1000
 
 // Close stops listening and waits for requests in flight, which it first releases from whatever
 // a scenario holds them for (a delay, a timeout fault), so it returns promptly. It is safe to call

@@ -139,14 +139,20 @@ func (s *Service) caller(ex *exchange, r *http.Request) scenario.Caller {
 	if err != nil {
 		return scenario.Caller{}
 	}
-	return scenario.Caller{Identity: claims.IdentityID, ClientID: claims.ClientID, Token: token}
+	return scenario.Caller{Identity: claims.IdentityID, ClientID: claims.ClientID, Token: claims.JTI}
 }
 
 // sleep waits d, or less if the client goes away (false), or the scenario is cleared or replaced,
-// or the server closes (true: the wait is over).
+// or the server closes (true: the wait is over). It does not wait when Held is full.
 func (s *Service) sleep(ctx context.Context, d time.Duration, released <-chan struct{}) bool {
 	if d <= 0 {
 		return true
+	}
+	select {
+	case s.Held <- struct{}{}:
+		defer func() { <-s.Held }()
+	default:
+		return true // as many requests are held as may be: this one is not
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

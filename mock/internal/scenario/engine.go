@@ -85,7 +85,7 @@ type Request struct {
 type Caller struct {
 	Identity string
 	ClientID string
-	Token    string
+	Token    string // what tells one access token from another: its jti, short whatever the token's size
 }
 
 // needsCaller reports whether the limiter or a rule looks at who calls.
