@@ -38,9 +38,13 @@ rules:
     fault: reset
 `
 
-// TestSoak drives the binary with a long mixed load, faults on, and checks that every answer was
-// one it may give and that memory, goroutines and the journal stay flat. It runs only with
-// ISCMOCK_SOAK=1 (ISCMOCK_SOAK_REQUESTS, default 200000; 64 clients).
+// soakHeapCeiling is the heap the soak may reach with the attacks on, as README states.
+const soakHeapCeiling = 64 << 20
+
+// TestSoak drives the binary with a long mixed load, faults on and attacks mixed in (attack_test.go),
+// and checks that every legitimate answer was one it may give, every attack was refused as it should
+// be, the heap stayed under soakHeapCeiling, and memory, goroutines and the journal stay flat. It
+// runs only with ISCMOCK_SOAK=1 (ISCMOCK_SOAK_REQUESTS, default 200000; 64 clients).
 func TestSoak(t *testing.T) {
 	if testing.Short() || !envSet("ISCMOCK_SOAK") {
 		t.Skip("set ISCMOCK_SOAK=1 to soak the binary")
@@ -71,7 +75,21 @@ func TestSoak(t *testing.T) {
 		tokens = append(tokens, tok.AccessToken)
 	}
 
-	var sent, unexpected atomic.Int64
+	var sent, unexpected, refusedWrongly atomic.Int64
+	attackers := &attacker{client: client, base: base}
+	attackTokens, err := attackers.setup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Attacks run beside the load, from warm-up to the end, so the bounds they reach are reached
+	// before the heap is first measured.
+	stopAttacks := make(chan struct{})
+	attacking := attack(attackers, attackTokens, 4, stopAttacks, func(problem string) {
+		if refusedWrongly.Add(1) <= 10 {
+			t.Error(problem)
+		}
+	})
+	peak := maxHeap(base, stopAttacks)
 	run := func(n int) {
 		var wg sync.WaitGroup
 		var next atomic.Int64
@@ -95,13 +113,22 @@ func TestSoak(t *testing.T) {
 	tr.CloseIdleConnections()
 	before := stats(t, base)
 	run(total / 5) // each cycle is about five requests
+	close(stopAttacks)
+	attacking.Wait()
+	adminCall(t, http.MethodDelete, base+heldTenant+"/__admin/scenario", "", http.StatusNoContent, nil) // release what it holds
 	tr.CloseIdleConnections()
 	after := stats(t, base)
 
-	t.Logf("%d requests, %d unexpected; heap %d → %d bytes, goroutines %d → %d",
-		sent.Load(), unexpected.Load(), before.HeapBytes, after.HeapBytes, before.Goroutines, after.Goroutines)
+	t.Logf("%d requests and %d attacks, %d unexpected answers, %d attacks answered otherwise; heap %d → %d bytes (peak %d), goroutines %d → %d",
+		sent.Load(), attackers.sent.Load(), unexpected.Load(), refusedWrongly.Load(), before.HeapBytes, after.HeapBytes, peak(), before.Goroutines, after.Goroutines)
 	if unexpected.Load() > 0 {
 		t.Errorf("%d unexpected answers", unexpected.Load())
+	}
+	if refusedWrongly.Load() > 0 {
+		t.Errorf("%d attacks answered otherwise than refused", refusedWrongly.Load())
+	}
+	if p := peak(); p > soakHeapCeiling {
+		t.Errorf("the heap reached %d bytes under attack, over the %d stated", p, soakHeapCeiling)
 	}
 	if float64(after.HeapBytes) > 1.1*float64(before.HeapBytes) {
 		t.Errorf("heap grew from %d to %d bytes", before.HeapBytes, after.HeapBytes)
