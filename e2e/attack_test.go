@@ -116,7 +116,9 @@ func (a *attacker) round(tok tokens) []string {
 	check(a.call(http.MethodPatch, attackTenant+"/v3/personal-access-tokens/86f1dc6fe8f54414950454cbb11278fa", tok.admin, "application/json-patch+json", tooMany, http.StatusBadRequest))
 	check(a.call(http.MethodGet, attackTenant+"/v3/personal-access-tokens?owner-id=me", tok.big, "", "", http.StatusForbidden))
 	if a.n%10 == 0 { // a request held until the scenario is replaced, which the next round does
-		go func() { _ = a.call(http.MethodGet, heldTenant+"/v3/personal-access-tokens?owner-id=me", tok.held, "", "", 0) }()
+		go func() {
+			_ = a.call(http.MethodGet, heldTenant+"/v3/personal-access-tokens?owner-id=me", tok.held, "", "", 0)
+		}()
 		check(a.call(http.MethodPut, heldTenant+"/__admin/scenario", "", "application/yaml", heldScenario, http.StatusNoContent))
 	}
 	return bad
