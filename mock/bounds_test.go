@@ -669,3 +669,16 @@ func TestHeldRequestsBound(t *testing.T) {
 	srv.ClearScenario()
 	wg.Wait()
 }
+
+// TestTenantScenarioCountsStay: a token request with good credentials claims its tenant before the
+// scenario counts it, so a rule that throttles the first grants lets the third through.
+func TestTenantScenarioCountsStay(t *testing.T) {
+	srv := newServer(t, scenarioFile("token-throttled.yaml"))
+	for i, want := range []int{429, 429, 200} {
+		res := do(t, srv, request{Method: http.MethodPost, Path: "/tenants/ci/oauth/token", Body: form(credentials(userPAT)),
+			ContentType: "application/x-www-form-urlencoded", Unchecked: true})
+		if res.Status != want {
+			t.Errorf("grant %d: %d, want %d", i+1, res.Status, want)
+		}
+	}
+}

@@ -46,14 +46,9 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 	case !strings.EqualFold(grant, "client_credentials"):
 		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grant)
 	}
-	id, secret, basic := r.BasicAuth()
-	if !basic {
-		id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
-	}
 	now := s.Now()
-	pat, ok := s.Store.PAT(id)
-	// Compare even for an unknown id, so the answer takes as long either way.
-	if subtle.ConstantTimeCompare([]byte(pat.Secret), []byte(secret)) != 1 || !ok || secret == "" {
+	pat, ok := s.credentials(r)
+	if !ok {
 		return errBadCredentials
 	}
 	if !pat.ExpirationDate.IsZero() && !now.Before(pat.ExpirationDate) {
@@ -62,11 +57,6 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 	owner, ok := s.Store.Identity(pat.OwnerID)
 	if !ok {
 		return errBadCredentials
-	}
-	if s.Claim != nil {
-		if err := s.Claim(); err != nil {
-			return err
-		}
 	}
 	validity := time.Duration(pat.AccessTokenValiditySeconds) * time.Second
 	token, claims, err := s.Mint(owner, pat.ID, pat.Scope, validity)
@@ -83,6 +73,18 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 		Org: claims.Org, IdentityID: owner.ID, UserName: owner.UserName, Enabled: true, JTI: claims.JTI,
 	})
 	return nil
+}
+
+// credentials returns the token a token request names, and whether its secret is that token's.
+// The request's parameters must have been read (tokenParams).
+func (s *Service) credentials(r *http.Request) (store.PAT, bool) {
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
+	}
+	pat, ok := s.Store.PAT(id)
+	// Compare even for an unknown id, so the answer takes as long either way.
+	return pat, subtle.ConstantTimeCompare([]byte(pat.Secret), []byte(secret)) == 1 && ok && secret != ""
 }
 
 // tokenParams reads the token request's parameters, once: the scenario may ask first, and both

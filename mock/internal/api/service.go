@@ -41,8 +41,8 @@ type Config struct {
 	Tenant  Tenant
 	// MaxTokensPerOwner bounds an identity's unmanaged tokens at create; 0 means no bound.
 	MaxTokensPerOwner int
-	// Claim, when set, is called before the tenant is first really used (a token is minted from
-	// its fixtures); its error is the answer. A tenant made for a request keeps no slot until then.
+	// Claim, when set, is called before the tenant is really used (a token request with good
+	// credentials); its error is the answer. A tenant made for a request keeps no slot until then.
 	Claim func() error
 	// Closing is closed when the server closes: requests a scenario holds stop waiting.
 	Closing <-chan struct{}
@@ -161,6 +161,16 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars m
 	}()
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
+	}
+	// Good credentials at the token endpoint really use a tenant made for the request: claim it
+	// before the scenario counts the request, so that the counts stay.
+	if s.Claim != nil && rt.op == OpToken && tokenParams(ex, r) == nil {
+		if _, ok := s.credentials(r); ok {
+			if err := s.Claim(); err != nil {
+				writeError(sw, ex.requestID, err)
+				return
+			}
+		}
 	}
 	if !s.scripted(ex, sw, r) {
 		s.run(ex, sw, r)
