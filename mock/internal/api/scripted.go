@@ -148,11 +148,13 @@ func (s *Service) sleep(ctx context.Context, d time.Duration, released <-chan st
 	if d <= 0 {
 		return true
 	}
-	select {
-	case s.Held <- struct{}{}:
-		defer func() { <-s.Held }()
-	default:
-		return true // as many requests are held as may be: this one is not
+	if s.Held != nil {
+		select {
+		case s.Held <- struct{}{}:
+			defer func() { <-s.Held }()
+		default:
+			return true // as many requests are held as may be: this one is not
+		}
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -46,7 +46,8 @@ type Config struct {
 	Claim func() error
 	// Closing is closed when the server closes: requests a scenario holds stop waiting.
 	Closing <-chan struct{}
-	// Held has a slot for each request a scenario may hold at once, shared by the server's tenants.
+	// Held has a slot for each request a scenario may hold at once, shared by the server's tenants;
+	// nil for no bound.
 	Held chan struct{}
 }
 
