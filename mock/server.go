@@ -15,6 +15,7 @@ import (
 	"github.com/iscmock/iscmock/fixtures"
 	"github.com/iscmock/iscmock/mock/internal/api"
 	"github.com/iscmock/iscmock/mock/internal/ids"
+	"github.com/iscmock/iscmock/mock/internal/scenario"
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
@@ -28,7 +29,9 @@ type Server struct {
 	cfg      config
 	seed     uint64
 	proto    *store.DB // the fixtures, seeded once: every tenant starts from a clone
-	scenario *Scenario // combined once, for every tenant; nil for none
+	// scenario is the configured scenarios, combined and compiled once: every tenant runs it (the
+	// engine keeps each tenant's counts), however many are made. Nil for none.
+	scenario *scenario.Scenario
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant
@@ -70,7 +73,9 @@ func New(opts ...Option) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.scenario = &sc
+		if s.scenario, err = sc.compile(); err != nil {
+			return nil, fmt.Errorf("iscmock: scenario %q: %w", sc.Name, err)
+		}
 	}
 	if s.Tenant, err = s.newTenant(""); err != nil {
 		return nil, err

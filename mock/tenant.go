@@ -42,9 +42,7 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 	}
 	t.faults = scenario.New(t.clock.Now)
 	if s.scenario != nil {
-		if err := t.LoadScenario(*s.scenario); err != nil {
-			return nil, err
-		}
+		t.faults.Load(s.scenario)
 	}
 	org := "iscmock"
 	if name != "" {
