@@ -26,9 +26,9 @@ import (
 type Server struct {
 	*Tenant
 
-	cfg      config
-	seed     uint64
-	proto    *store.DB // the fixtures, seeded once: every tenant starts from a clone
+	cfg   config
+	seed  uint64
+	proto *store.DB // the fixtures, seeded once: every tenant starts from a clone
 	// scenario is the configured scenarios, combined and compiled once: every tenant runs it (the
 	// engine keeps each tenant's counts), however many are made. Nil for none.
 	scenario *scenario.Scenario
