@@ -235,3 +235,17 @@ func TestBinaryRefusesSpecialFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryValidateRefusesAliases: validate reads through the same decoder as serve, so a scenario
+// whose aliases stand for hundreds of megabytes is refused, naming file, line and field.
+func TestBinaryValidateRefusesAliases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bomb.yaml")
+	doc := "rules:\n  - respond:\n      status: 500\n      headers: {X: &big " + strings.Repeat("x", 100<<10) + "}\n      body:\n" + strings.Repeat("        - *big\n", 3000)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(iscmockBinary(t), "validate", path).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), path+":6: rules[0].respond.body[0]: aliases (*big) are not supported") {
+		t.Errorf("validate an alias bomb: %v\n%.300s", err, out)
+	}
+}
