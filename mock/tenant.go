@@ -48,12 +48,10 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 	if name != "" {
 		org = name
 	}
-	var claim func() error
 	if name != "" {
-		claim = func() error { return s.claim(t) }
+		t.claim = func() error { return s.claim(t) }
 	}
-	t.claim = claim
-	t.api = api.New(api.Config{Claim: claim, Closing: s.closing, Held: s.held,
+	t.api = api.New(api.Config{Claim: t.claim, Closing: s.closing, Held: s.held,
 		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,
 		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
 		Tenant: api.Tenant{ID: t.ids.UUID(), Org: org, Pod: "mock01-useast1"},
