@@ -28,6 +28,9 @@ const (
 	heldTenant   = "/tenants/held"
 )
 
+// aliceAdmin is the org admin of the embedded default tenant.
+const aliceAdmin = "2c9180867b50d088017b554662fb281e"
+
 const aliasScenario = "rules:\n  - respond:\n      status: 500\n      headers: {X: &big %s}\n      body: [%s]\n"
 
 func (a *attacker) call(method, path, token, contentType, body string, want int) string {
@@ -73,13 +76,13 @@ func (a *attacker) setup() (tok tokens, err error) {
 	for i := range scope {
 		scope[i] = fmt.Sprintf(`"sp:%03d:%s"`, i, strings.Repeat("x", 93))
 	}
-	if tok.big, err = mint(attackTenant, `{"identityId":"`+defaultAdmin+`","scope":[`+strings.Join(scope, ",")+`]}`); err != nil {
+	if tok.big, err = mint(attackTenant, `{"identityId":"`+aliceAdmin+`","scope":[`+strings.Join(scope, ",")+`]}`); err != nil {
 		return tok, err
 	}
-	if tok.admin, err = mint(attackTenant, `{"identityId":"`+defaultAdmin+`"}`); err != nil {
+	if tok.admin, err = mint(attackTenant, `{"identityId":"`+aliceAdmin+`"}`); err != nil {
 		return tok, err
 	}
-	if tok.held, err = mint(heldTenant, `{"identityId":"`+defaultAdmin+`"}`); err != nil {
+	if tok.held, err = mint(heldTenant, `{"identityId":"`+aliceAdmin+`"}`); err != nil {
 		return tok, err
 	}
 	if problem := a.call(http.MethodPut, heldTenant+"/__admin/scenario", "", "application/yaml", heldScenario, http.StatusNoContent); problem != "" {
