@@ -52,7 +52,7 @@ func New(size int) *Ring { return &Ring{size: max(size, 1)} }
 // of the path, query and method, cut to their bounds, so that an entry never holds on to a request's
 // memory.
 func (r *Ring) Record(e Entry) {
-	e.Path, e.Query, e.Method = bounded(e.Path, MaxPath), bounded(e.Query, MaxQuery), bounded(e.Method, MaxMethod)
+	e.Path, e.Query, e.Method = bounded(e.Path, MaxPath), bounded(e.Query, MaxQuery), method(e.Method)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
@@ -98,6 +98,19 @@ func (r *Ring) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.entries, r.next, r.full, r.gone = nil, 0, false, r.seq
+}
+
+// methods are the ones an entry keeps without a copy.
+var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// method is m as an entry keeps it: a shared constant for the usual methods, else a bounded copy.
+func method(m string) string {
+	for _, known := range methods {
+		if m == known {
+			return known
+		}
+	}
+	return bounded(m, MaxMethod)
 }
 
 // bounded copies s, cut to at most limit bytes (and whole characters) plus a mark saying so.
