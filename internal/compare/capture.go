@@ -191,7 +191,7 @@ func Replay(ctx context.Context, dir string) (*Report, CaptureInfo, error) {
 	}
 	// The mock lives at the time of the capture, so that dates in it and in the probes compare
 	// as they did then.
-	v := newVars(randomHex(4), info.Captured)
+	v := newVars(runID(), info.Captured)
 	v.adminID, v.userID = t.Admin, t.User
 	m, err := mirror(ctx, t, admin, user, v, info.Captured)
 	if err != nil {

@@ -194,6 +194,14 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// runID is 8 hex digits, the first a letter: the names a case-insensitivity probe upper-cases must
+// differ from the run's own, or an all-digit id would normalise them to <run> rather than <RUN>.
+func runID() string {
+	id := []byte(randomHex(4))
+	id[0] = "abcdef"[id[0]%6]
+	return string(id)
+}
+
 // mirror starts an in-process mock seeded with the tenant, and the side that speaks to it. Its
 // clock starts at start, or runs in real time when start is zero.
 func mirror(ctx context.Context, t Tenant, admin, user Client, v *vars, start time.Time) (*side, error) {

@@ -3,6 +3,7 @@ package compare
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -83,4 +84,14 @@ func FuzzAnswer(f *testing.F) {
 			t.Errorf("a secret in the clear: %s", m)
 		}
 	})
+}
+
+// TestRunIDHasALetter: a run id without letters would make the upper-cased names of the
+// case-insensitivity probes normalise like the run's own, and the captures of them differ at random.
+func TestRunIDHasALetter(t *testing.T) {
+	for range 1000 {
+		if id := runID(); len(id) != 8 || strings.ToUpper(id) == id {
+			t.Fatalf("run id %q: want 8 hex digits with a letter", id)
+		}
+	}
 }

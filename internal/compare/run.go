@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
-	v := newVars(randomHex(4), time.Now())
+	v := newVars(runID(), time.Now())
 	target := &side{name: "target", base: strings.TrimSuffix(cfg.Target, "/"), http: &http.Client{Timeout: cfg.Timeout},
 		limit: newLimiter(cfg.Budget, cfg.Window), admin: cfg.Admin, user: cfg.User, vars: v, bearer: map[Caller]string{}}
 	report := &Report{Target: cfg.Target, Iscmock: cfg.Iscmock, Started: time.Now().UTC(), Compared: Compared, Counts: map[Verdict]int{},
