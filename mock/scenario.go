@@ -62,7 +62,7 @@ type When struct {
 	Calls       []int         `yaml:"calls"`
 	From        int           `yaml:"from"`
 	Times       int           `yaml:"times"` // at most this many times; 0: no bound
-	Every       int           `yaml:"every"`
+	Every       int           `yaml:"every"` // every k-th call: k, 2k, 3k; with From n: n, n+k, n+2k
 	Probability *float64      `yaml:"probability"`
 	After       time.Duration `yaml:"after"` // of mock-clock time since the scenario was loaded
 }

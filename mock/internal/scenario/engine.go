@@ -46,9 +46,9 @@ type Match struct {
 // When says which of the matching requests (counted from 1) the rule acts on.
 type When struct {
 	Calls       []int
-	From        int // 0: from the first
+	From        int // 0: from the first, or with Every alone from the Every-th
 	Times       int // 0: no bound
-	Every       int // 0: every one
+	Every       int // 0: every one; k: every k-th, counted from From
 	Probability float64
 	After       time.Duration
 }
@@ -278,7 +278,11 @@ func (w When) holds(n, fired int, elapsed time.Duration, rng *rand.Rand) bool {
 			return false
 		}
 	}
-	from := max(w.From, 1)
+	// "every: 3" alone reads as "every third call": 3, 6, 9. With from: n it is n, n+3, n+6.
+	from := w.From
+	if from == 0 {
+		from = max(w.Every, 1)
+	}
 	switch {
 	case n < from,
 		w.Every > 0 && (n-from)%w.Every != 0,
