@@ -44,6 +44,8 @@ var adminTable = []adminRoute{
 	{name: "scenario.load", method: http.MethodPut, path: "/scenario", handle: adminLoadScenario},
 	{name: "scenario.clear", method: http.MethodDelete, path: "/scenario", handle: adminClearScenario},
 	{name: "fixtures.seed", method: http.MethodPost, path: "/fixtures", handle: adminSeed},
+	{name: "identities.update", method: http.MethodPatch, path: "/identities/{id}", handle: adminUpdateIdentity},
+	{name: "identities.remove", method: http.MethodDelete, path: "/identities/{id}", handle: adminRemoveIdentity},
 	{name: "tokens.mint", method: http.MethodPost, path: "/tokens", handle: adminMint},
 	{name: "requests", method: http.MethodGet, path: "/requests", handle: adminRequests},
 	{name: "requests.clear", method: http.MethodDelete, path: "/requests", handle: adminClearRequests},
@@ -312,6 +314,32 @@ func adminSeed(t *Tenant, r *http.Request) (int, any, error) {
 	}
 	if err := t.Seed(f); err != nil {
 		return 0, nil, invalid("fixtures", err)
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+// adminUpdateIdentity changes what may change of an identity without reseeding it: {"enabled": false}.
+func adminUpdateIdentity(t *Tenant, r *http.Request) (int, any, error) {
+	var req struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.Enabled == nil {
+		return 0, nil, adminFail(http.StatusBadRequest, `give "enabled": true or false`)
+	}
+	id := mux.Vars(r)["id"]
+	if err := t.SetIdentityEnabled(id, *req.Enabled); err != nil {
+		return 0, nil, adminFail(http.StatusNotFound, "no identity %q", id)
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func adminRemoveIdentity(t *Tenant, r *http.Request) (int, any, error) {
+	id := mux.Vars(r)["id"]
+	if err := t.RemoveIdentity(id); err != nil {
+		return 0, nil, adminFail(http.StatusNotFound, "no identity %q", id)
 	}
 	return http.StatusNoContent, nil, nil
 }

@@ -206,7 +206,8 @@ func TestAdminToken(t *testing.T) {
 	routes := [][2]string{{"POST", "/__admin/reset"}, {"GET", "/__admin/clock"}, {"GET", "/__admin/scenario"}, {"PUT", "/__admin/scenario"},
 		{"DELETE", "/__admin/scenario"}, {"POST", "/__admin/fixtures"}, {"POST", "/__admin/tokens"}, {"GET", "/__admin/requests"},
 		{"DELETE", "/__admin/requests"}, {"GET", "/__admin/tenants"}, {"DELETE", "/__admin/tenants/x"}, {"POST", "/__admin/clock"},
-		{"GET", "/__admin/identities"}, {"GET", "/__admin/pats"}}
+		{"GET", "/__admin/identities"}, {"GET", "/__admin/pats"},
+		{"PATCH", "/__admin/identities/" + userID}, {"DELETE", "/__admin/identities/" + userID}}
 	for _, r := range routes {
 		adminErr(t, admin(t, srv, r[0], r[1], ""), http.StatusUnauthorized, "admin token required")
 		adminErr(t, admin(t, srv, r[0], r[1], "", "Authorization", "Bearer wrong"), http.StatusUnauthorized, "admin token required")

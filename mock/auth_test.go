@@ -1,9 +1,12 @@
 package mock_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -210,18 +213,20 @@ func TestAccessTokenClaims(t *testing.T) {
 	if _, err := srv.AccessToken("nobody"); err == nil {
 		t.Error("AccessToken for an unknown identity: want an error")
 	}
-	tok := token(t, srv, userID, "sp:my-personal-access-tokens:read")
-	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := jwtPayload(t, token(t, srv, userID, "sp:my-personal-access-tokens:read"))
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		t.Fatal(err)
 	}
+	// The claims of the token in the authentication guide's token response, in its order.
+	if diff := cmp.Diff([]string{"tenant_id", "internal", "pod", "org", "identity_id", "user_name", "strong_auth",
+		"authorities", "enabled", "client_id", "accessType", "strong_auth_supported", "user_id", "scope", "exp", "jti"},
+		jsonKeys(t, payload)); diff != "" {
+		t.Errorf("claims (-want +got):\n%s", diff)
+	}
 	want := map[string]any{"identity_id": userID, "user_name": "uma.user", "authorities": []any{"USER"},
 		"scope": []any{"sp:my-personal-access-tokens:read"}, "org": "iscmock", "internal": false, "strong_auth": false,
-		"strong_auth_supported": false, "pod": "mock01-useast1"}
+		"strong_auth_supported": false, "pod": "mock01-useast1", "enabled": true, "accessType": "OFFLINE"}
 	for k, v := range want {
 		if !cmp.Equal(claims[k], v) {
 			t.Errorf("claim %s = %v, want %v", k, claims[k], v)
@@ -232,7 +237,176 @@ func TestAccessTokenClaims(t *testing.T) {
 			t.Errorf("claim %s missing", k)
 		}
 	}
+	var other map[string]any
+	if err := json.Unmarshal(jwtPayload(t, token(t, srv, adminID)), &other); err != nil {
+		t.Fatal(err)
+	}
+	if uid, _ := claims["user_id"].(string); !regexp.MustCompile(`^[0-9]+$`).MatchString(uid) || uid == other["user_id"] {
+		t.Errorf("user_id %v (another identity's %v): want a number in a string, as ISC's, one per identity", claims["user_id"], other["user_id"])
+	}
 	if exp := int64(claims["exp"].(float64)); exp < start.Add(12*time.Hour).Unix()-1 || exp > start.Add(12*time.Hour+time.Minute).Unix() {
 		t.Errorf("exp %d, want 12 h after the mock clock's now", exp)
+	}
+}
+
+// jwtPayload is the decoded payload of a compact JWT.
+func jwtPayload(t *testing.T, tok string) []byte {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("%q is not a compact JWT", tok)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
+}
+
+// jsonKeys lists a JSON object's member names in the order they are written.
+func jsonKeys(t *testing.T, object []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(object))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("%s is not a JSON object", object)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// TestIdentityDisabled: a PAT's calls follow its owner. A disabled owner's PATs mint nothing and
+// its bearer tokens get 401; enabling it again restores both. Through Go and the admin API alike.
+func TestIdentityDisabled(t *testing.T) {
+	ways := []struct {
+		name string
+		set  func(t *testing.T, srv *mock.Server, enabled bool)
+	}{
+		{"Go", func(t *testing.T, srv *mock.Server, enabled bool) {
+			if err := srv.SetIdentityEnabled(userID, enabled); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"admin", func(t *testing.T, srv *mock.Server, enabled bool) {
+			admin(t, srv, http.MethodPatch, "/__admin/identities/"+userID, fmt.Sprintf(`{"enabled":%t}`, enabled)).
+				wantStatus(t, http.StatusNoContent)
+		}},
+		{"fixtures", func(t *testing.T, srv *mock.Server, enabled bool) {
+			admin(t, srv, http.MethodPost, "/__admin/fixtures",
+				fmt.Sprintf("identities:\n  - {id: %s, name: Uma User, enabled: %t}\n", userID, enabled)).wantStatus(t, http.StatusNoContent)
+		}},
+	}
+	mint := func(srv *mock.Server) response {
+		return do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: form(credentials(userPAT)), ContentType: "application/x-www-form-urlencoded"})
+	}
+	for _, way := range ways {
+		t.Run(way.name, func(t *testing.T) {
+			srv := newServer(t)
+			bearer := mintPAT(t, srv, userPAT).AccessToken
+			way.set(t, srv, false)
+			if id, _ := srv.Identity(userID); id.Enabled == nil || *id.Enabled {
+				t.Errorf("Identity(%s).Enabled = %v, want false", userID, id.Enabled)
+			}
+			before := srv.PATs()
+			res := mint(srv).wantStatus(t, http.StatusUnauthorized)
+			if string(res.Body) != `{"error":"unauthorized","error_description":"User is disabled"}` {
+				t.Errorf("minting for a disabled owner: %s", res.Body)
+			}
+			for _, op := range operations {
+				res := do(t, srv, request{Method: op.method, Path: "/v3/personal-access-tokens" + op.suffix, Token: bearer, Body: op.body}).
+					wantStatus(t, http.StatusUnauthorized)
+				if string(res.Body) != `{"error":"JWT validation failed: the token's identity is disabled"}` {
+					t.Errorf("%s with a disabled owner's token: %s", op.name, res.Body)
+				}
+			}
+			if diff := cmp.Diff(before, srv.PATs()); diff != "" {
+				t.Errorf("refused calls changed the tenant:\n%s", diff)
+			}
+			// Other identities are untouched.
+			list(t, srv, "/v3/personal-access-tokens?owner-id=me", mintPAT(t, srv, adminPAT).AccessToken)
+
+			way.set(t, srv, true)
+			list(t, srv, "/v3/personal-access-tokens?owner-id=me", bearer)
+			list(t, srv, "/v3/personal-access-tokens?owner-id=me", mintPAT(t, srv, userPAT).AccessToken)
+		})
+	}
+	t.Run("from the start", func(t *testing.T) {
+		f := testFixtures()
+		f.Identities[1].Enabled = ptr(false)
+		srv := mock.NewServer(t, mock.WithFixtureData(f), mock.WithClock(start))
+		mint(srv).wantStatus(t, http.StatusUnauthorized)
+		// A token minted in Go says so, and is refused all the same.
+		tok := token(t, srv, userID)
+		var claims map[string]any
+		if err := json.Unmarshal(jwtPayload(t, tok), &claims); err != nil || claims["enabled"] != false {
+			t.Errorf("claims %v (%v): want enabled false", claims, err)
+		}
+		do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens?owner-id=me", Token: tok}).wantStatus(t, http.StatusUnauthorized)
+		srv.Reset()
+		mint(srv).wantStatus(t, http.StatusUnauthorized)
+	})
+	t.Run("unknown identity", func(t *testing.T) {
+		srv := newServer(t)
+		if err := srv.SetIdentityEnabled("nobody", false); err == nil {
+			t.Error("SetIdentityEnabled(nobody): want an error")
+		}
+		adminErr(t, admin(t, srv, http.MethodPatch, "/__admin/identities/nobody", `{"enabled":false}`), http.StatusNotFound, `no identity "nobody"`)
+		adminErr(t, admin(t, srv, http.MethodPatch, "/__admin/identities/"+userID, `{}`), http.StatusBadRequest, `"enabled"`)
+		adminErr(t, admin(t, srv, http.MethodPatch, "/__admin/identities/"+userID, `{"enabled":"no"}`), http.StatusBadRequest, "JSON object")
+		adminErr(t, admin(t, srv, http.MethodPatch, "/__admin/identities/"+userID, `{"enabled":false,"name":"x"}`), http.StatusBadRequest, "unknown field")
+		mintPAT(t, srv, userPAT)
+	})
+}
+
+// TestIdentityRemoved: removing an identity removes its PATs; its bearer tokens get 401, and
+// Reset brings it back from the fixtures.
+func TestIdentityRemoved(t *testing.T) {
+	ways := []struct {
+		name   string
+		remove func(t *testing.T, srv *mock.Server, id string) bool
+	}{
+		{"Go", func(t *testing.T, srv *mock.Server, id string) bool { return srv.RemoveIdentity(id) == nil }},
+		{"admin", func(t *testing.T, srv *mock.Server, id string) bool {
+			res := admin(t, srv, http.MethodDelete, "/__admin/identities/"+id, "")
+			return res.Status == http.StatusNoContent
+		}},
+	}
+	for _, way := range ways {
+		t.Run(way.name, func(t *testing.T) {
+			srv := newServer(t)
+			bearer := mintPAT(t, srv, userPAT).AccessToken
+			if !way.remove(t, srv, userID) {
+				t.Fatal("removing an identity failed")
+			}
+			if _, ok := srv.Identity(userID); ok {
+				t.Error("the identity is still there")
+			}
+			for _, p := range srv.PATs() {
+				if p.Owner == userID {
+					t.Errorf("token %s of the removed identity is still there", p.ID)
+				}
+			}
+			if got := len(srv.PATs()); got != 1 {
+				t.Errorf("%d tokens left, want the admin's one", got)
+			}
+			do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens?owner-id=me", Token: bearer}).wantStatus(t, http.StatusUnauthorized)
+			do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: form(credentials(userPAT)), ContentType: "application/x-www-form-urlencoded"}).
+				wantStatus(t, http.StatusUnauthorized)
+			if way.remove(t, srv, userID) {
+				t.Error("removing it twice: want a failure")
+			}
+			srv.Reset()
+			mintPAT(t, srv, userPAT)
+		})
 	}
 }

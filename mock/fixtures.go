@@ -27,6 +27,9 @@ type Identity struct {
 	UserName   string   `yaml:"userName"`
 	UserLevels []string `yaml:"userLevels"` // ISC user levels such as ORG_ADMIN; none = end user
 	Rights     []string `yaml:"rights"`     // rights beyond those of the user levels
+	// Enabled false disables the identity: its tokens mint no access tokens and its bearer tokens
+	// get 401. Nil (the default) or true: enabled.
+	Enabled *bool `yaml:"enabled"`
 }
 
 // PAT is a personal access token. Nil times are null: never used, never expires.
@@ -135,7 +138,8 @@ func (f Fixtures) toStore(now time.Time) ([]store.Identity, []store.PAT) {
 		if user == "" {
 			user = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(id.Name)), " ", ".")
 		}
-		ids[i] = store.Identity{ID: id.ID, Name: id.Name, UserName: user, UserLevels: id.UserLevels, Rights: id.Rights}
+		ids[i] = store.Identity{ID: id.ID, Name: id.Name, UserName: user, UserLevels: id.UserLevels, Rights: id.Rights,
+			Disabled: id.Enabled != nil && !*id.Enabled}
 	}
 	pats := make([]store.PAT, len(f.PersonalAccessTokens))
 	ms := func(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
@@ -166,7 +170,9 @@ func (f Fixtures) toStore(now time.Time) ([]store.Identity, []store.PAT) {
 }
 
 func fromStoreIdentity(id store.Identity) Identity {
-	return Identity{ID: id.ID, Name: id.Name, UserName: id.UserName, UserLevels: slices.Clone(id.UserLevels), Rights: slices.Clone(id.Rights)}
+	enabled := !id.Disabled
+	return Identity{ID: id.ID, Name: id.Name, UserName: id.UserName, UserLevels: slices.Clone(id.UserLevels),
+		Rights: slices.Clone(id.Rights), Enabled: &enabled}
 }
 
 func fromStorePAT(p store.PAT) PAT {

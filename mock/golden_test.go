@@ -79,7 +79,7 @@ func TestGolden(t *testing.T) {
 		body   string
 	}{
 		{200, form(credentials(userPAT))},
-		{400, "grant_type=password"},
+		{400, "grant_type=password&client_id=" + userPAT + "&client_secret=" + secret},
 		{401, "grant_type=client_credentials&client_id=" + userPAT + "&client_secret=wrong"},
 	}
 	for _, tc := range tokenCases {

@@ -3,6 +3,7 @@ package mock_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -90,26 +91,47 @@ func TestTokenClientStyles(t *testing.T) {
 	}
 }
 
+// TestTokenErrors: the client is authenticated before the grant is read, so bad credentials are
+// 401 whatever the grant; an authenticated client with a missing or unsupported grant gets 400.
 func TestTokenErrors(t *testing.T) {
 	srv := newServer(t)
 	wrong := credentials(userPAT)
 	wrong.Set("client_secret", "0"+secret[1:])
+	basic := http.Header{"Authorization": {"Basic " + basicAuth(userPAT, secret)}}
+	creds := "&client_id=" + userPAT + "&client_secret=" + secret
+	const full = "Full authentication is required to access this resource"
 	cases := []struct {
-		name, body        string
-		status            int
-		code, description string
+		name, body, contentType string
+		header                  http.Header
+		status                  int
+		code, description       string
 	}{
-		{"no grant type", "client_id=" + userPAT + "&client_secret=" + secret, 400, "invalid_request", "Missing grant type"},
-		{"password grant", "grant_type=password&username=u&password=p", 400, "unsupported_grant_type", "Unsupported grant type: password"},
-		{"wrong secret", form(wrong), 401, "unauthorized", "Full authentication is required to access this resource"},
-		{"unknown id", form(credentials("ffffffffffffffffffffffffffffffff")), 401, "unauthorized", "Full authentication is required to access this resource"},
-		{"no credentials", "grant_type=client_credentials", 401, "unauthorized", "Full authentication is required to access this resource"},
-		{"expired token", form(credentials(expiredPAT)), 401, "invalid_client", "Personal access token has expired"},
+		{name: "no grant type", body: creds[1:], status: 400, code: "invalid_request", description: "Missing grant type"},
+		{name: "password grant", body: "grant_type=password&username=u&password=p" + creds, status: 400,
+			code: "unsupported_grant_type", description: "Unsupported grant type: password"},
+		{name: "wrong secret", body: form(wrong), status: 401, code: "unauthorized", description: full},
+		{name: "unknown id", body: form(credentials("ffffffffffffffffffffffffffffffff")), status: 401, code: "unauthorized", description: full},
+		{name: "no credentials", body: "grant_type=client_credentials", status: 401, code: "unauthorized", description: full},
+		{name: "no credentials, no grant", body: "", status: 401, code: "unauthorized", description: full},
+		{name: "no credentials, password grant", body: "grant_type=password&username=u&password=p", status: 401, code: "unauthorized", description: full},
+		{name: "wrong secret, no grant", body: "client_id=" + userPAT + "&client_secret=x", status: 401, code: "unauthorized", description: full},
+		{name: "expired token", body: form(credentials(expiredPAT)), status: 401, code: "invalid_client", description: "Personal access token has expired"},
+		{name: "expired token, bad grant", body: "grant_type=password&client_id=" + expiredPAT + "&client_secret=" + secret, status: 401,
+			code: "invalid_client", description: "Personal access token has expired"},
+		// A JSON body is not read, as the framework reads only parameters: its grant is missing.
+		{name: "JSON body, Basic credentials", body: `{"grant_type":"client_credentials"}`, contentType: "application/json", header: basic,
+			status: 400, code: "invalid_request", description: "Missing grant type"},
+		{name: "JSON body, credentials inside", body: `{"grant_type":"client_credentials","client_id":"` + userPAT + `","client_secret":"` + secret + `"}`,
+			contentType: "application/json", status: 401, code: "unauthorized", description: full},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := srv.PATs()
-			res := do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: tc.body, ContentType: "application/x-www-form-urlencoded"})
+			ct := tc.contentType
+			if ct == "" {
+				ct = "application/x-www-form-urlencoded"
+			}
+			res := do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: tc.body, ContentType: ct, Header: tc.header})
 			res.wantStatus(t, tc.status)
 			var body map[string]string
 			res.decode(t, &body)
@@ -120,6 +142,34 @@ func TestTokenErrors(t *testing.T) {
 				t.Errorf("a refused grant changed the tenant:\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestTokenResponseFields: the token response has the authentication guide's fields in its order
+// (refresh_token aside, which PATs do not get), plus user_name, which the SDKs read.
+func TestTokenResponseFields(t *testing.T) {
+	srv := newServer(t)
+	res := do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: form(credentials(userPAT)), ContentType: "application/x-www-form-urlencoded"}).
+		wantStatus(t, http.StatusOK)
+	want := []string{"access_token", "token_type", "expires_in", "scope", "accessType", "tenant_id", "internal", "pod",
+		"strong_auth_supported", "org", "user_id", "identity_id", "user_name", "strong_auth", "enabled", "jti"}
+	if diff := cmp.Diff(want, jsonKeys(t, res.Body)); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	var body map[string]any
+	res.decode(t, &body)
+	var claims map[string]any
+	if err := json.Unmarshal(jwtPayload(t, body["access_token"].(string)), &claims); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"accessType", "tenant_id", "internal", "pod", "strong_auth_supported", "org", "user_id",
+		"identity_id", "user_name", "strong_auth", "enabled", "jti"} {
+		if !cmp.Equal(body[k], claims[k]) {
+			t.Errorf("%s: response %v, token %v; want the same", k, body[k], claims[k])
+		}
+	}
+	if body["enabled"] != true || body["accessType"] != "OFFLINE" {
+		t.Errorf("enabled %v, accessType %v: want true, OFFLINE", body["enabled"], body["accessType"])
 	}
 }
 

@@ -145,6 +145,25 @@ func (t *Tenant) Identities() []Identity {
 	return out
 }
 
+// SetIdentityEnabled enables or disables an identity. A disabled identity's tokens mint no access
+// tokens (401 at /oauth/token) and the bearer tokens it already holds get 401; enabling it again
+// restores both. Reset returns it to its fixture state.
+func (t *Tenant) SetIdentityEnabled(id string, enabled bool) error {
+	if err := t.db.SetDisabled(id, !enabled); err != nil {
+		return fmt.Errorf("iscmock: no identity %q", id)
+	}
+	return nil
+}
+
+// RemoveIdentity removes an identity and all its tokens; its bearer tokens get 401 from then on.
+// Reset brings back one that the fixtures have.
+func (t *Tenant) RemoveIdentity(id string) error {
+	if err := t.db.RemoveIdentity(id); err != nil {
+		return fmt.Errorf("iscmock: no identity %q", id)
+	}
+	return nil
+}
+
 // PAT returns the token with the given id, secret included.
 func (t *Tenant) PAT(id string) (PAT, bool) {
 	p, ok := t.db.PAT(id)

@@ -10,7 +10,8 @@ import (
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
-// tokenResponse is ISC's answer to a client_credentials grant, fields in its documented order.
+// tokenResponse is ISC's answer to a client_credentials grant, fields in the authentication
+// guide's order, with user_name where the SDKs read it.
 type tokenResponse struct {
 	AccessToken         string `json:"access_token"`
 	TokenType           string `json:"token_type"`
@@ -22,6 +23,7 @@ type tokenResponse struct {
 	Pod                 string `json:"pod"`
 	StrongAuthSupported bool   `json:"strong_auth_supported"`
 	Org                 string `json:"org"`
+	UserID              string `json:"user_id"`
 	IdentityID          string `json:"identity_id"`
 	UserName            string `json:"user_name"`
 	StrongAuth          bool   `json:"strong_auth"`
@@ -32,12 +34,24 @@ type tokenResponse struct {
 // lastUsedEvery is how often ISC refreshes a token's lastUsed: "only once a day".
 const lastUsedEvery = 24 * time.Hour
 
-var errBadCredentials = oauthError(http.StatusUnauthorized, "unauthorized", "Full authentication is required to access this resource")
+var (
+	errBadCredentials = oauthError(http.StatusUnauthorized, "unauthorized", "Full authentication is required to access this resource")
+	errPATExpired     = oauthError(http.StatusUnauthorized, "invalid_client", "Personal access token has expired")
+	errOwnerDisabled  = oauthError(http.StatusUnauthorized, "unauthorized", "User is disabled")
+)
 
 // token: POST /oauth/token with grant_type=client_credentials and a PAT's id and secret, from a
 // form body, a multipart form, the query string or HTTP Basic, as real clients send them.
+//
+// As in the framework ISC's only observed refusal comes from, the client is authenticated before
+// the grant is read: bad credentials are 401 whatever the grant, and only an authenticated client
+// learns that its grant is missing or unsupported (400).
 func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) error {
 	if err := tokenParams(ex, r); err != nil {
+		return err
+	}
+	pat, owner, err := s.authenticateClient(r)
+	if err != nil {
 		return err
 	}
 	switch grant := r.Form.Get("grant_type"); {
@@ -46,31 +60,21 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 	case !strings.EqualFold(grant, "client_credentials"):
 		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grant)
 	}
-	now := s.Now()
-	pat, ok := s.credentials(r)
-	if !ok {
-		return errBadCredentials
-	}
-	if !pat.ExpirationDate.IsZero() && !now.Before(pat.ExpirationDate) {
-		return oauthError(http.StatusUnauthorized, "invalid_client", "Personal access token has expired")
-	}
-	owner, ok := s.Store.Identity(pat.OwnerID)
-	if !ok {
-		return errBadCredentials
-	}
 	validity := time.Duration(pat.AccessTokenValiditySeconds) * time.Second
 	token, claims, err := s.Mint(owner, pat.ID, pat.Scope, validity)
 	if err != nil {
 		return err
 	}
+	now := s.Now()
 	if pat.LastUsed.IsZero() || now.Sub(pat.LastUsed) >= lastUsedEvery {
 		s.touch(pat.ID, now)
 	}
 	ex.identity, ex.clientID = owner.ID, pat.ID
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: token, TokenType: "bearer", ExpiresIn: pat.AccessTokenValiditySeconds,
-		Scope: strings.Join(pat.Scope, " "), AccessType: "OFFLINE", TenantID: claims.TenantID, Pod: claims.Pod,
-		Org: claims.Org, IdentityID: owner.ID, UserName: owner.UserName, Enabled: true, JTI: claims.JTI,
+		Scope: strings.Join(pat.Scope, " "), AccessType: claims.AccessType, TenantID: claims.TenantID, Pod: claims.Pod,
+		Org: claims.Org, UserID: claims.UserID, IdentityID: owner.ID, UserName: owner.UserName, Enabled: claims.Enabled,
+		JTI: claims.JTI,
 	})
 	return nil
 }
@@ -85,6 +89,26 @@ func (s *Service) credentials(r *http.Request) (store.PAT, bool) {
 	pat, ok := s.Store.PAT(id)
 	// Compare even for an unknown id, so the answer takes as long either way.
 	return pat, subtle.ConstantTimeCompare([]byte(pat.Secret), []byte(secret)) == 1 && ok && secret != ""
+}
+
+// authenticateClient finds the PAT whose id and secret the request carries (HTTP Basic, else the
+// parameters) and its owner; it refuses an expired token and a disabled owner.
+func (s *Service) authenticateClient(r *http.Request) (store.PAT, store.Identity, error) {
+	pat, ok := s.credentials(r)
+	if !ok {
+		return store.PAT{}, store.Identity{}, errBadCredentials
+	}
+	if !pat.ExpirationDate.IsZero() && !s.Now().Before(pat.ExpirationDate) {
+		return store.PAT{}, store.Identity{}, errPATExpired
+	}
+	owner, ok := s.Store.Identity(pat.OwnerID)
+	switch {
+	case !ok:
+		return store.PAT{}, store.Identity{}, errBadCredentials
+	case owner.Disabled:
+		return store.PAT{}, store.Identity{}, errOwnerDisabled
+	}
+	return pat, owner, nil
 }
 
 // tokenParams reads the token request's parameters, once: the scenario may ask first, and both

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -206,6 +208,9 @@ func apiHandler(v Version, op operation) handler {
 		if !ok {
 			return unauthorized("JWT validation failed: the token's identity does not exist")
 		}
+		if caller.Disabled {
+			return unauthorized("JWT validation failed: the token's identity is disabled")
+		}
 		ex.identity, ex.clientID = caller.ID, claims.ClientID
 		if !auth.Allows(claims.Scope, op.Scopes) {
 			return errForbidden
@@ -252,11 +257,23 @@ func (s *Service) Mint(identity store.Identity, clientID string, scope []string,
 	}
 	c := &auth.Claims{
 		TenantID: s.Tenant.ID, Pod: s.Tenant.Pod, Org: s.Tenant.Org,
-		IdentityID: identity.ID, UserName: identity.UserName, Authorities: authorities,
-		ClientID: clientID, Scope: scope, Exp: s.Now().Add(validity).Unix(), JTI: s.IDs.UUID(),
+		IdentityID: identity.ID, UserName: identity.UserName, Authorities: authorities, Enabled: !identity.Disabled,
+		ClientID: clientID, AccessType: accessType, UserID: userID(identity.ID),
+		Scope: scope, Exp: s.Now().Add(validity).Unix(), JTI: s.IDs.UUID(),
 	}
 	token, err := s.signer.Sign(c)
 	return token, c, err
+}
+
+// accessType is what ISC's tokens and token responses say of a client_credentials grant.
+const accessType = "OFFLINE"
+
+// userID stands in for ISC's user_id, a short number of the identity's login account that the
+// mock does not model: derived from the identity id, so it is stable and differs between identities.
+func userID(identityID string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(identityID))
+	return strconv.FormatUint(uint64(h.Sum32()), 10)
 }
 
 // appender is a response body that writes its own JSON, straight into a pooled buffer.

@@ -15,7 +15,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Claims is the claim set of an ISC access token minted from a personal access token.
+// Claims is the claim set of an ISC access token minted from a personal access token, in the order
+// of the token in the authentication guide's token response.
 type Claims struct {
 	TenantID            string   `json:"tenant_id"`
 	Internal            bool     `json:"internal"`
@@ -25,8 +26,11 @@ type Claims struct {
 	UserName            string   `json:"user_name"`
 	StrongAuth          bool     `json:"strong_auth"`
 	Authorities         []string `json:"authorities"`
+	Enabled             bool     `json:"enabled"`
 	ClientID            string   `json:"client_id"`
+	AccessType          string   `json:"accessType"`
 	StrongAuthSupported bool     `json:"strong_auth_supported"`
+	UserID              string   `json:"user_id"`
 	Scope               []string `json:"scope"`
 	Exp                 int64    `json:"exp"`
 	JTI                 string   `json:"jti"`

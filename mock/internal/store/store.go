@@ -29,6 +29,8 @@ type Identity struct {
 	UserName   string // login name, shown as user_name in tokens
 	UserLevels []string
 	Rights     []string // extra rights beyond those of the user levels
+	// Disabled identities' tokens mint no access tokens, and their bearer tokens are refused.
+	Disabled bool
 }
 
 // PAT is a personal access token. Zero times mean null: never used, never expires. Times are kept
@@ -382,6 +384,41 @@ func (d *DB) Identities() []Identity {
 		out = append(out, *o.(*Identity))
 	}
 	return out
+}
+
+// SetDisabled disables or enables the identity with the given id.
+func (d *DB) SetDisabled(id string, disabled bool) error {
+	txn := d.write()
+	defer txn.Abort()
+	o, err := txn.First(tIdentity, ixID, key(id, 0))
+	must(err)
+	if o == nil {
+		return ErrNotFound
+	}
+	changed := *o.(*Identity)
+	changed.Disabled = disabled
+	must(txn.Insert(tIdentity, &changed))
+	d.commit(txn, true)
+	return nil
+}
+
+// RemoveIdentity removes the identity with the given id and all its tokens, as one change.
+func (d *DB) RemoveIdentity(id string) error {
+	txn := d.write()
+	defer txn.Abort()
+	o, err := txn.First(tIdentity, ixID, key(id, 0))
+	must(err)
+	if o == nil {
+		return ErrNotFound
+	}
+	var tokens []*record
+	ownerRecords(txn, o.(*Identity).ID, func(r *record) bool { tokens = append(tokens, r); return true })
+	for _, r := range tokens {
+		must(txn.Delete(tPAT, r))
+	}
+	must(txn.Delete(tIdentity, o))
+	d.commit(txn, true)
+	return nil
 }
 
 // PAT returns the token with the given id.
