@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -247,5 +248,56 @@ func TestBinaryValidateRefusesAliases(t *testing.T) {
 	out, err := exec.Command(iscmockBinary(t), "validate", path).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), path+":6: rules[0].respond.body[0]: aliases (*big) are not supported") {
 		t.Errorf("validate an alias bomb: %v\n%.300s", err, out)
+	}
+}
+
+// TestBinaryRateLimit: --rate-limit isc (or ISCMOCK_RATE_LIMIT=isc) turns on ISC's limit of 100
+// calls per client and version per 10 s; without it the binary is unlimited.
+func TestBinaryRateLimit(t *testing.T) {
+	statuses := func(base string) []int {
+		send := func(method, path, contentType, body, token string) *http.Response {
+			req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", contentType)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		// Start a window, so that the calls below fall in one (they take far less than its 10 s).
+		send("POST", "/__admin/clock", "application/json", `{"set":"2030-01-01T00:00:00Z"}`, "").Body.Close()
+		res := send("POST", "/oauth/token", "application/x-www-form-urlencoded", "grant_type=client_credentials"+
+			"&client_id=86f1dc6fe8f54414950454cbb11278fa&client_secret=1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9", "")
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&tok); err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		var out []int
+		for range 101 {
+			res := send("GET", "/v3/personal-access-tokens?owner-id=me", "", "", tok.AccessToken)
+			res.Body.Close()
+			out = append(out, res.StatusCode)
+		}
+		return out
+	}
+	limited := append(slices.Repeat([]int{200}, 100), 429)
+	base, _, _ := startBinary(t, "--rate-limit", "isc")
+	if got := statuses(base); !slices.Equal(got, limited) {
+		t.Errorf("--rate-limit isc: %v, want 100 × 200 then 429", got)
+	}
+	base, _, _ = startBinary(t)
+	if got := statuses(base); !slices.Equal(got, slices.Repeat([]int{200}, 101)) {
+		t.Errorf("by default: %v, want no limit", got)
+	}
+	t.Setenv("ISCMOCK_RATE_LIMIT", "isc")
+	base, _, _ = startBinary(t)
+	if got := statuses(base); !slices.Equal(got, limited) {
+		t.Errorf("ISCMOCK_RATE_LIMIT=isc: %v, want 100 × 200 then 429", got)
 	}
 }

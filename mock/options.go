@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/iscmock/iscmock/mock/internal/scenario"
 )
 
 // Option configures a Server.
@@ -20,6 +22,7 @@ type config struct {
 	maxTenants  int
 	adminToken  string
 	noAdmin     bool
+	rateLimit   *scenario.RateLimit // every tenant's standing limit; nil for none
 }
 
 func defaults() config {
@@ -88,6 +91,18 @@ func WithScenarioFile(path string) Option {
 // the order given.
 func WithScenario(s Scenario) Option {
 	return func(c *config) { c.scenarios = append(c.scenarios, func() (Scenario, error) { return s, nil }) }
+}
+
+// iscRateLimit is ISC's documented gateway limit: 100 requests per client_id and API version per
+// 10 seconds, as scenarios/rate-limit.yaml sets it.
+var iscRateLimit = scenario.RateLimit{Requests: 100, Window: 10 * time.Second, Per: "client"}
+
+// WithISCRateLimit turns on ISC's documented rate limit, 100 requests per client_id and API version
+// per 10 seconds of the mock clock (429 with Retry-After past it), for every tenant. It stays on
+// whatever scenario runs, unless the scenario sets a rateLimit of its own. Without it the mock is
+// unlimited, so tests stay deterministic.
+func WithISCRateLimit() Option {
+	return func(c *config) { l := iscRateLimit; c.rateLimit = &l }
 }
 
 // WithJournalSize sets how many recent API requests each tenant's journal keeps (default 1000, at

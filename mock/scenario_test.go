@@ -3,6 +3,7 @@ package mock_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -517,6 +518,69 @@ func TestRateLimiter(t *testing.T) {
 		listAs(srv, tok, v3).wantStatus(t, http.StatusOK)
 		if _, ok := srv.ScenarioStats(); !ok {
 			t.Error("Reset dropped the scenario")
+		}
+	})
+}
+
+// TestISCRateLimit: WithISCRateLimit is scenarios/rate-limit.yaml as one switch, on whatever
+// scenario runs unless the scenario sets its own limit; without it the mock is unlimited.
+func TestISCRateLimit(t *testing.T) {
+	const v3, v2025 = "/v3/personal-access-tokens?owner-id=me", "/v2025/personal-access-tokens?owner-id=me"
+	// run makes the same calls and tells what each got: 101 calls of one client in one window, the
+	// same client in another version, another client, and the first one when the window is over.
+	run := func(srv *mock.Server) []string {
+		a, b := mintPAT(t, srv, userPAT).AccessToken, mintPAT(t, srv, stalePAT).AccessToken
+		var got []string
+		call := func(path, tok string) {
+			res := do(t, srv, request{Method: http.MethodGet, Path: path, Token: tok})
+			got = append(got, fmt.Sprintf("%d %s", res.Status, res.Header.Get("Retry-After")))
+		}
+		for range 101 {
+			call(v3, a)
+		}
+		call(v2025, a)
+		call(v3, b)
+		srv.Clock().Advance(3 * time.Second)
+		call(v3, a)
+		srv.Clock().Advance(7 * time.Second)
+		call(v3, a)
+		return got
+	}
+	want := append(slices.Repeat([]string{"200 "}, 100), "429 10", "200 ", "200 ", "429 7", "200 ")
+	if got := run(newServer(t, mock.WithISCRateLimit())); !cmp.Equal(got, want) {
+		t.Errorf("WithISCRateLimit: got %v, want %v", got, want)
+	}
+	if got := run(newServer(t, scenarioFile("rate-limit.yaml"))); !cmp.Equal(got, want) {
+		t.Errorf("rate-limit.yaml: got %v, want %v", got, want)
+	}
+	if got := run(newServer(t)); !cmp.Equal(got, slices.Repeat([]string{"200 "}, 105)) {
+		t.Errorf("by default: got %v, want no limit", got)
+	}
+
+	t.Run("stays on under scenarios", func(t *testing.T) {
+		srv := newServer(t, mock.WithISCRateLimit(), mock.WithScenario(mock.Scenario{Name: "slow", Rules: []mock.Rule{{Respond: &mock.Response{Delay: time.Nanosecond}}}}))
+		tok := mintPAT(t, srv, userPAT).AccessToken
+		limited := func(n int) bool {
+			for range n {
+				if do(t, srv, request{Method: http.MethodGet, Path: v3, Token: tok}).Status == http.StatusTooManyRequests {
+					return true
+				}
+			}
+			return false
+		}
+		if !limited(101) {
+			t.Error("with a scenario of rules only: no 429 in 101 calls")
+		}
+		srv.ClearScenario()
+		srv.Clock().Advance(10 * time.Second)
+		if !limited(101) {
+			t.Error("with the scenario cleared: no 429 in 101 calls")
+		}
+		if err := srv.LoadScenario(mock.Scenario{RateLimit: &mock.RateLimit{Requests: 2, Window: time.Minute}}); err != nil {
+			t.Fatal(err)
+		}
+		if !limited(3) {
+			t.Error("a scenario's own limit of 2 did not replace ISC's")
 		}
 	})
 }

@@ -40,7 +40,7 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 	if name != "" {
 		t.prefix = "/tenants/" + name
 	}
-	t.faults = scenario.New(t.clock.Now)
+	t.faults = scenario.New(t.clock.Now, s.cfg.rateLimit)
 	if s.scenario != nil {
 		t.faults.Load(s.scenario)
 	}

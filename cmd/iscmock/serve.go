@@ -25,6 +25,7 @@ type serveCmd struct {
 	NoAdmin     bool     `env:"ISCMOCK_NO_ADMIN" help:"Turn the admin API off, health aside."`
 	JournalSize int      `default:"1000" env:"ISCMOCK_JOURNAL_SIZE" help:"Recent API requests each tenant's journal keeps."`
 	MaxTenants  int      `default:"100" env:"ISCMOCK_MAX_TENANTS" help:"Most tenants /tenants/NAME may make (0: no bound)."`
+	RateLimit   string   `default:"off" enum:"off,isc" env:"ISCMOCK_RATE_LIMIT" help:"Rate limit: off (unlimited) or isc (ISC's documented 100 requests per client and API version per 10 s)."`
 	LogFormat   string   `default:"text" enum:"text,json" env:"ISCMOCK_LOG_FORMAT" help:"Request log format: text or json."`
 	MaxTokens   int      `name:"max-tokens-per-owner" default:"10" env:"ISCMOCK_MAX_TOKENS_PER_OWNER" help:"Tokens an identity may create, managed ones aside (ISC: 10; 0: no limit)."`
 }
@@ -61,6 +62,9 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 	}
 	if c.NoAdmin {
 		opts = append(opts, mock.WithoutAdmin())
+	}
+	if c.RateLimit == "isc" {
+		opts = append(opts, mock.WithISCRateLimit())
 	}
 	srv, err := interruptible(ctx, func() (*mock.Server, error) { return mock.New(opts...) })
 	if err != nil {

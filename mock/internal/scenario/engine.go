@@ -88,11 +88,8 @@ type Caller struct {
 	Token    string // what tells one access token from another: its jti, short whatever the token's size
 }
 
-// needsCaller reports whether the limiter or a rule looks at who calls.
-func (sc *Scenario) needsCaller() bool {
-	if sc.RateLimit != nil {
-		return true
-	}
+// rulesNeedCaller reports whether a rule looks at who calls.
+func (sc *Scenario) rulesNeedCaller() bool {
 	for _, r := range sc.Rules {
 		if r.Match.Identity != "" || r.Match.ClientID != "" {
 			return true
@@ -118,9 +115,10 @@ type RuleStats struct {
 	Fired   int
 }
 
-// Engine runs one scenario at a time for one tenant.
+// Engine runs one scenario at a time for one tenant, and the tenant's standing rate limit.
 type Engine struct {
-	now func() time.Time
+	now  func() time.Time
+	base *RateLimit // applies while the scenario sets none
 
 	mu     sync.Mutex
 	sc     *Scenario
@@ -133,8 +131,11 @@ type Engine struct {
 	released chan struct{}
 }
 
-// New returns an engine with no scenario.
-func New(now func() time.Time) *Engine { return &Engine{now: now, released: make(chan struct{})} }
+// New returns an engine with no scenario. A base rate limit, if not nil, applies whenever the
+// running scenario sets none of its own.
+func New(now func() time.Time, base *RateLimit) *Engine {
+	return &Engine{now: now, base: base, released: make(chan struct{})}
+}
 
 // Load makes sc the running scenario, with fresh counters; nil clears it. Requests the scenario
 // before held are released.
@@ -183,13 +184,17 @@ func (e *Engine) Decide(r Request) Decision {
 	e.mu.Lock()
 	sc := e.sc
 	e.mu.Unlock()
-	if sc == nil {
+	limit := e.base
+	if sc != nil && sc.RateLimit != nil {
+		limit = sc.RateLimit
+	}
+	if sc == nil && limit == nil {
 		return Decision{}
 	}
 	// Who calls may take reading a body or checking a signature: find out before taking the lock,
 	// so one slow client does not hold up the tenant.
 	var caller Caller
-	if sc.needsCaller() && r.Caller != nil {
+	if (limit != nil || sc.rulesNeedCaller()) && r.Caller != nil {
 		caller = r.Caller()
 	}
 	who := func() Caller { return caller }
@@ -199,11 +204,14 @@ func (e *Engine) Decide(r Request) Decision {
 		return Decision{} // replaced meanwhile: this request belongs to neither
 	}
 	now := e.now()
-	if retry := e.limit(r, now, who); retry > 0 {
+	if retry := e.limit(limit, r, now, who); retry > 0 {
 		return Decision{RetryAfter: retry}
 	}
+	if sc == nil {
+		return Decision{}
+	}
 	d := Decision{Released: e.released}
-	for i, rule := range e.sc.Rules {
+	for i, rule := range sc.Rules {
 		if !rule.Match.matches(r, who) {
 			continue
 		}
@@ -211,7 +219,7 @@ func (e *Engine) Decide(r Request) Decision {
 		st.Matched++
 		if d.Action == nil && rule.When.holds(st.Matched, st.Fired, now.Sub(e.loaded), e.rng) {
 			st.Fired++
-			d.Rule, d.Action = rule.Name, &e.sc.Rules[i].Action
+			d.Rule, d.Action = rule.Name, &sc.Rules[i].Action
 		}
 	}
 	return d
@@ -220,8 +228,7 @@ func (e *Engine) Decide(r Request) Decision {
 // limit counts the request in its fixed window and returns the seconds to wait when it is over the
 // limit. Only versioned API calls with a known caller are limited, as the gateway counts per
 // client and API version.
-func (e *Engine) limit(r Request, now time.Time, who func() Caller) int {
-	l := e.sc.RateLimit
+func (e *Engine) limit(l *RateLimit, r Request, now time.Time, who func() Caller) int {
 	if l == nil || r.Version == "" {
 		return 0
 	}
