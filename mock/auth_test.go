@@ -165,7 +165,7 @@ func TestNotFound(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/", "/v4/personal-access-tokens", "/v3/personal-access-token", "/personal-access-tokens",
-		"/personal-access-tokens/v2", "/v3/personal-access-tokens/a/b", "/v3/personal-access-tokens/", "/oauth/info"} {
+		"/personal-access-tokens/v2", "/v3/personal-access-tokens/a/b", "/v3/personal-access-tokens/a/", "/oauth/tokens"} {
 		t.Run(path, func(t *testing.T) {
 			do(t, srv, request{Method: http.MethodGet, Path: path, Token: tok}).wantError(t, http.StatusNotFound, "404 Not found")
 		})

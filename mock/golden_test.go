@@ -91,6 +91,13 @@ func TestGolden(t *testing.T) {
 				conformance.Shape(res.Status, res.Header, res.Body))
 		})
 	}
+	// /oauth/info has no document: its shape is the authentication guide's example.
+	t.Run("info/200", func(t *testing.T) {
+		srv := newServer(t)
+		res := do(t, srv, request{Method: http.MethodGet, Path: "/oauth/info",
+			Header: http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"acme.api.example.com"}}}).wantStatus(t, http.StatusOK)
+		golden(t, filepath.Join("..", "testdata", "golden", "info", "200.json"), conformance.Shape(res.Status, res.Header, res.Body))
+	})
 }
 
 // update makes golden rewrite the files instead of comparing: go test ./mock -run TestGolden -update.

@@ -7,6 +7,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,4 +245,72 @@ func TestTokenScopeIsThePATs(t *testing.T) {
 	list(t, srv, "/v3/personal-access-tokens?owner-id=me", tok)
 	do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: form(credentials(userPAT)), ContentType: "application/x-www-form-urlencoded"}).
 		wantStatus(t, http.StatusUnauthorized)
+}
+
+// TestOAuthInfo: GET /oauth/info needs no token and names the tenant's endpoints with the base URL
+// the client used: the tenant's prefix, and behind a proxy its X-Forwarded-Proto and -Host.
+func TestOAuthInfo(t *testing.T) {
+	srv := newServer(t)
+	type info struct {
+		TenantID, TenantName, AuthorizeEndpoint, TokenEndpoint, CloudDomainURL, LogoutURL, Pod string
+	}
+	get := func(t *testing.T, path string, header http.Header) (info, response) {
+		t.Helper()
+		res := do(t, srv, request{Method: http.MethodGet, Path: path, Header: header}).wantStatus(t, http.StatusOK)
+		var body map[string]string
+		res.decode(t, &body)
+		return info{body["tenantId"], body["tenantName"], body["authorizeEndpoint"], body["tokenEndpoint"],
+			body["cloudDomainUrl"], body["logoutUrl"], body["pod"]}, res
+	}
+	at := func(base, name string) info {
+		return info{TenantName: name, AuthorizeEndpoint: base + "/oauth/authorize", TokenEndpoint: base + "/oauth/token",
+			CloudDomainURL: base, LogoutURL: base + "/logout", Pod: "mock01-useast1"}
+	}
+	cases := []struct {
+		name, path string
+		header     http.Header
+		want       info
+	}{
+		{name: "root", path: "/oauth/info", want: at(srv.URL(), "iscmock")},
+		{name: "tenant", path: "/tenants/job-1/oauth/info", want: at(srv.URL()+"/tenants/job-1", "job-1")},
+		{name: "behind a proxy", path: "/tenants/job-1/oauth/info",
+			header: http.Header{"X-Forwarded-Proto": {"HTTPS"}, "X-Forwarded-Host": {"isc.example.com:8443"}},
+			want:   at("https://isc.example.com:8443/tenants/job-1", "job-1")},
+		{name: "a chain of proxies: the first", path: "/oauth/info",
+			header: http.Header{"X-Forwarded-Proto": {"https, http"}, "X-Forwarded-Host": {"[::1]:9000, inner.local"}},
+			want:   at("https://[::1]:9000", "iscmock")},
+		{name: "malformed forwarded values are ignored", path: "/oauth/info",
+			header: http.Header{"X-Forwarded-Proto": {"javascript"}, "X-Forwarded-Host": {"evil.example/x?"}},
+			want:   at(srv.URL(), "iscmock")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, res := get(t, tc.path, tc.header)
+			if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(got.TenantID) {
+				t.Errorf("tenantId %q, want a UUID", got.TenantID)
+			}
+			got.TenantID = ""
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("info (-want +got):\n%s", diff)
+			}
+			want := []string{"tenantId", "tenantName", "authorizeEndpoint", "tokenEndpoint", "cloudDomainUrl", "logoutUrl", "pod"}
+			if diff := cmp.Diff(want, jsonKeys(t, res.Body)); diff != "" {
+				t.Errorf("fields (-want +got), as the authentication guide's example:\n%s", diff)
+			}
+		})
+	}
+	t.Run("agrees with the tokens", func(t *testing.T) {
+		got, _ := get(t, "/tenants/job-2/oauth/info", nil)
+		res := do(t, srv, request{Method: http.MethodPost, Path: strings.TrimPrefix(got.TokenEndpoint, srv.URL()),
+			Body: form(credentials(userPAT)), ContentType: "application/x-www-form-urlencoded"}).wantStatus(t, http.StatusOK)
+		var tok tokenJSON
+		res.decode(t, &tok)
+		if tok.TenantID != got.TenantID || tok.Org != got.TenantName || tok.Pod != got.Pod {
+			t.Errorf("token says tenant %s, org %s, pod %s; info says %+v", tok.TenantID, tok.Org, tok.Pod, got)
+		}
+		tenant, _ := srv.OpenTenant("job-2")
+		if r := tenant.Requests("info"); len(r) != 1 || r[0].Status != http.StatusOK || r[0].Path != "/tenants/job-2/oauth/info" {
+			t.Errorf("journal %+v, want the info call", r)
+		}
+	})
 }

@@ -48,7 +48,7 @@ type Rule struct {
 
 // RuleMatch selects requests; every field given must match, none given matches every request.
 type RuleMatch struct {
-	Operation string `yaml:"operation"` // operationId (listPersonalAccessTokens, ...; V1 names too) or token
+	Operation string `yaml:"operation"` // operationId (listPersonalAccessTokens, ...; V1 names too), token or info
 	Method    string `yaml:"method"`
 	Path      string `yaml:"path"`     // exact, or a glob: * matches any run of characters
 	Version   string `yaml:"version"`  // beta, v3, v2024, v2025, v2026, v1
@@ -115,7 +115,9 @@ var (
 		}
 		return out
 	}()
-	operationNames = []string{api.OpList, api.OpCreate, api.OpPatch, api.OpDelete, api.OpToken}
+	operationNames = []string{api.OpList, api.OpCreate, api.OpPatch, api.OpDelete, api.OpToken, api.OpInfo}
+	// unversioned operations have no version and no V1 name
+	unversioned = []string{api.OpToken, api.OpInfo}
 	faultNames     = []string{scenario.FaultReset, scenario.FaultEmpty, scenario.FaultMalformed, scenario.FaultTimeout}
 	perNames       = []string{"client", "token", "global"}
 )
@@ -156,14 +158,14 @@ func (s Scenario) compile() (*scenario.Scenario, error) {
 
 func compileMatch(add addFunc, p string, m RuleMatch) scenario.Match {
 	op := strings.TrimSuffix(m.Operation, "V1")
-	if m.Operation != "" && (!slices.Contains(operationNames, op) || op == api.OpToken && m.Operation != op) {
+	if m.Operation != "" && (!slices.Contains(operationNames, op) || slices.Contains(unversioned, op) && m.Operation != op) {
 		add(p+".operation", "unknown operation %q; known: %s (and the v1 document's ...V1 names)", m.Operation, strings.Join(operationNames, ", "))
 	}
 	if m.Version != "" && !slices.Contains(versionNames, m.Version) {
 		add(p+".version", "unknown version %q; known: %s", m.Version, strings.Join(versionNames, ", "))
 	}
-	if op == api.OpToken && m.Version != "" {
-		add(p+".version", "the token endpoint has no version, so this rule could never match")
+	if slices.Contains(unversioned, op) && m.Version != "" {
+		add(p+".version", "/oauth/%s has no version, so this rule could never match", op)
 	}
 	method := strings.ToUpper(m.Method)
 	if m.Method != "" && strings.ContainsFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) {

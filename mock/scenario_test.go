@@ -177,6 +177,8 @@ func TestScenarioMatch(t *testing.T) {
 		{"operation", mock.RuleMatch{Operation: "listPersonalAccessTokens"}, []call{
 			listMe("/v3/personal-access-tokens", userID, true), listMe("/personal-access-tokens/v1", userID, true),
 			{userID, http.MethodPost, "/v3/personal-access-tokens", `{"name":"x"}`, false}}},
+		{"info", mock.RuleMatch{Operation: "info"}, []call{{userID, http.MethodGet, "/oauth/info", "", true},
+			listMe("/v3/personal-access-tokens", userID, false)}},
 		{"V1 alias matches every version", mock.RuleMatch{Operation: "listPersonalAccessTokensV1"}, []call{
 			listMe("/v3/personal-access-tokens", userID, true)}},
 		{"version", mock.RuleMatch{Operation: "listPersonalAccessTokens", Version: "v1"}, []call{
@@ -677,7 +679,9 @@ func TestScenarioErrors(t *testing.T) {
 		{"bad duration", "rules:\n  - respond: {delay: soon}\n", []string{"s.yaml:2: rules[0].respond.delay:"}},
 		{"unknown operation", "rules:\n  - match: {operation: getPersonalAccessToken}\n    fault: reset\n", []string{`s.yaml:2: rules[0].match.operation: unknown operation "getPersonalAccessToken"`}},
 		{"unknown version", "rules:\n  - match: {version: v4}\n    fault: reset\n", []string{`rules[0].match.version: unknown version "v4"`}},
-		{"versioned token endpoint", "rules:\n  - match: {operation: token, version: v3}\n    fault: reset\n", []string{"rules[0].match.version: the token endpoint has no version"}},
+		{"versioned token endpoint", "rules:\n  - match: {operation: token, version: v3}\n    fault: reset\n", []string{"rules[0].match.version: /oauth/token has no version"}},
+		{"versioned info endpoint", "rules:\n  - match: {operation: info, version: v3}\n    fault: reset\n", []string{"rules[0].match.version: /oauth/info has no version"}},
+		{"info has no V1 name", "rules:\n  - match: {operation: infoV1}\n    fault: reset\n", []string{"rules[0].match.operation: unknown operation \"infoV1\""}},
 		{"unknown fault", "rules:\n  - fault: explode\n", []string{`s.yaml:2: rules[0].fault: unknown fault "explode"; known: reset, empty, malformed, timeout`}},
 		{"respond and fault", "rules:\n  - fault: reset\n    respond: {status: 500}\n", []string{"rules[0].fault: give respond or fault, not both"}},
 		{"nothing to do", "rules:\n  - name: idle\n", []string{"s.yaml:2: rules[0]: needs respond or fault"}},

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -109,6 +110,56 @@ func (s *Service) authenticateClient(r *http.Request) (store.PAT, store.Identity
 		return store.PAT{}, store.Identity{}, errOwnerDisabled
 	}
 	return pat, owner, nil
+}
+
+// oauthInfo is GET /oauth/info: how a client reaches the tenant's OAuth endpoints, fields in the
+// authentication guide's order.
+type oauthInfo struct {
+	TenantID          string `json:"tenantId"`
+	TenantName        string `json:"tenantName"`
+	AuthorizeEndpoint string `json:"authorizeEndpoint"`
+	TokenEndpoint     string `json:"tokenEndpoint"`
+	CloudDomainURL    string `json:"cloudDomainUrl"`
+	LogoutURL         string `json:"logoutUrl"`
+	Pod               string `json:"pod"`
+}
+
+// info: GET /oauth/info, unauthenticated, with URLs built from the base URL the client used. The
+// mock serves one host, so the authorize and logout URLs (ISC's login and UI hosts) are on it too.
+func (s *Service) info(_ *exchange, w http.ResponseWriter, r *http.Request) error {
+	base := s.baseURL(r)
+	writeJSON(w, http.StatusOK, oauthInfo{
+		TenantID: s.Tenant.ID, TenantName: s.Tenant.Org, AuthorizeEndpoint: base + "/oauth/authorize",
+		TokenEndpoint: base + "/oauth/token", CloudDomainURL: base, LogoutURL: base + "/logout", Pod: s.Tenant.Pod,
+	})
+	return nil
+}
+
+// forwardedHost is a host[:port] a proxy may pass on; anything else in X-Forwarded-Host is ignored.
+var forwardedHost = regexp.MustCompile(`^([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
+
+// baseURL is the tenant's base URL as the client reached it: through a proxy, the scheme and host
+// of X-Forwarded-Proto and X-Forwarded-Host (their first values, when well-formed).
+func (s *Service) baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))); p == "http" || p == "https" {
+		scheme = p
+	}
+	host := r.Host
+	if h := firstValue(r.Header.Get("X-Forwarded-Host")); forwardedHost.MatchString(h) {
+		host = h
+	}
+	return scheme + "://" + host + s.Prefix
+}
+
+// firstValue is the first of a header's comma-separated values, which the client's side of a
+// chain of proxies added.
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
 }
 
 // tokenParams reads the token request's parameters, once: the scenario may ask first, and both

@@ -36,13 +36,14 @@ type operation struct {
 	handle func(*Service, call) (any, error)
 }
 
-// Operation names, as the spec's operationIds; "token" is /oauth/token.
+// Operation names, as the spec's operationIds; "token" is /oauth/token and "info" /oauth/info.
 const (
 	OpList   = "listPersonalAccessTokens"
 	OpCreate = "createPersonalAccessToken"
 	OpPatch  = "patchPersonalAccessToken"
 	OpDelete = "deletePersonalAccessToken"
 	OpToken  = "token"
+	OpInfo   = "info"
 )
 
 const (
@@ -77,7 +78,7 @@ type handler func(s *Service, ex *exchange, w http.ResponseWriter, r *http.Reque
 type resource map[string]route
 
 // routeTable is the one route table, built once for every server: each operation in every
-// version, plus the token endpoint. gorilla/mux matches the path; the resource it maps to picks the
+// version, plus the token and info endpoints. gorilla/mux matches the path; the resource it maps to picks the
 // route by method, so that matching a request copies nothing into its context.
 type routeTable struct {
 	paths     *mux.Router
@@ -107,6 +108,7 @@ var router = sync.OnceValue(func() *routeTable {
 		}
 	}
 	add("/oauth/token", http.MethodPost, route{op: OpToken, handle: (*Service).token})
+	add("/oauth/info", http.MethodGet, route{op: OpInfo, handle: (*Service).info})
 	return t
 })
 
