@@ -84,6 +84,18 @@ for (const v of versions) {
   });
 }
 
+test("a tool with a vanity URL finds the token endpoint at /oauth/info", async () => {
+  // The SDK has no call for /oauth/info: read it as such tools do, then configure the SDK from it.
+  const res = await fetch(`${base}/oauth/info`);
+  assert.equal(res.status, 200);
+  const info = await res.json();
+  assert.deepEqual(Object.keys(info), ["tenantId", "tenantName", "authorizeEndpoint", "tokenEndpoint", "cloudDomainUrl", "logoutUrl", "pod"]);
+  assert.equal(info.tokenEndpoint, `${base}/oauth/token`);
+  const config = new sdk.Configuration({ baseurl: info.cloudDomainUrl, clientId: ADMIN.id, clientSecret: ADMIN.secret, tokenUrl: info.tokenEndpoint });
+  const mine = await new sdk.PersonalAccessTokensApi(config).listPersonalAccessTokens({ ownerId: "me" });
+  assert.equal(mine.status, 200);
+});
+
 test("the SDK's retry config gets through a scripted 429 by honouring Retry-After", async () => {
   const config = configuration(RETRY);
   const waits = [];
