@@ -91,6 +91,13 @@ func TestGolden(t *testing.T) {
 				conformance.Shape(res.Status, res.Header, res.Body))
 		})
 	}
+	// A body that cannot be parsed, as ISC answers one on other endpoints.
+	t.Run("syntax/400", func(t *testing.T) {
+		srv := newServer(t)
+		res := do(t, srv, request{Method: http.MethodPost, Path: "/v3/personal-access-tokens", Token: token(t, srv, userID), Body: `{"name":`}).
+			wantStatus(t, http.StatusBadRequest)
+		golden(t, filepath.Join("..", "testdata", "golden", "syntax", "400.json"), conformance.Shape(res.Status, res.Header, res.Body))
+	})
 	// /oauth/info has no document: its shape is the authentication guide's example.
 	t.Run("info/200", func(t *testing.T) {
 		srv := newServer(t)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,21 +156,39 @@ func (r response) wantStatus(t *testing.T, status int) response {
 	return r
 }
 
+// iscMessage is ErrorMessageDto.
+type iscMessage struct {
+	Locale       string `json:"locale"`
+	LocaleOrigin string `json:"localeOrigin"`
+	Text         string `json:"text"`
+}
+
 // iscError is ErrorResponseDto.
 type iscError struct {
-	DetailCode string `json:"detailCode"`
-	TrackingID string `json:"trackingId"`
-	Messages   []struct {
-		Locale       string `json:"locale"`
-		LocaleOrigin string `json:"localeOrigin"`
-		Text         string `json:"text"`
-	} `json:"messages"`
+	DetailCode string       `json:"detailCode"`
+	TrackingID string       `json:"trackingId"`
+	Messages   []iscMessage `json:"messages"`
+	Causes     []iscMessage `json:"causes"`
+}
+
+// text is the error's first message with its causes, one a line.
+func (e iscError) text() string {
+	var lines []string
+	if len(e.Messages) > 0 {
+		lines = append(lines, e.Messages[0].Text)
+	}
+	for _, c := range e.Causes {
+		lines = append(lines, c.Text)
+	}
+	return strings.Join(lines, "\n")
 }
 
 var hex32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// wantError checks an ErrorResponseDto: status, detailCode, a text containing every one of want,
-// and a trackingId equal to the SLPT-Request-ID header.
+// wantError checks an ErrorResponseDto: status, detailCode, a trackingId equal to the
+// SLPT-Request-ID header, and the text, which contains every one of want (with a 400's causes).
+// A 400 says its text twice, en-US by default and in the request's undetermined locale, as ISC's
+// do; other statuses once.
 func (r response) wantError(t *testing.T, status int, code string, want ...string) {
 	t.Helper()
 	r.wantStatus(t, status)
@@ -181,12 +200,23 @@ func (r response) wantError(t *testing.T, status int, code string, want ...strin
 	if id := r.Header.Get("SLPT-Request-ID"); !hex32.MatchString(id) || e.TrackingID != id {
 		t.Errorf("trackingId %q, SLPT-Request-ID %q: want equal, 32 hex", e.TrackingID, id)
 	}
-	if len(e.Messages) != 1 || e.Messages[0].Locale != "en-US" || e.Messages[0].LocaleOrigin != "DEFAULT" {
-		t.Fatalf("messages %+v, want one en-US DEFAULT message", e.Messages)
+	if len(e.Messages) == 0 {
+		t.Fatalf("no messages in %s", r.Body)
+	}
+	text := e.Messages[0].Text
+	wantMessages := []iscMessage{{"en-US", "DEFAULT", text}}
+	if status == http.StatusBadRequest {
+		wantMessages = append(wantMessages, iscMessage{"und", "REQUEST", text})
+		if e.Causes == nil {
+			t.Errorf("no causes list in %s", r.Body)
+		}
+	}
+	if !slices.Equal(e.Messages, wantMessages) {
+		t.Fatalf("messages %+v, want %+v", e.Messages, wantMessages)
 	}
 	for _, w := range want {
-		if !strings.Contains(e.Messages[0].Text, w) {
-			t.Errorf("text %q does not contain %q", e.Messages[0].Text, w)
+		if text := e.text(); !strings.Contains(text, w) {
+			t.Errorf("text %q does not contain %q", text, w)
 		}
 	}
 }

@@ -13,13 +13,17 @@ type Error struct {
 	Status int
 	Code   string // detailCode of an ErrorResponseDto; the OAuth error code at /oauth/token
 	Text   string
-	oauth  bool
+	// Cause says more than ISC's fixed Text, in the ErrorResponseDto's causes.
+	Cause string
+	oauth bool
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Text) }
 
-// detailCodes ISC uses in ErrorResponseDto (spec examples); the PAT-specific choices are the mock's.
+// detailCodes ISC uses in ErrorResponseDto (spec examples and captured answers); the PAT-specific
+// choices are the mock's.
 const (
+	codeSyntax     = "400.0 Bad request syntax"
 	codeBadContent = "400.1 Bad Request Content"
 	codeMissing    = "400.1.0 Required Data Missing Or Empty"
 	codeIllegal    = "400.1.3 Illegal value"
@@ -40,6 +44,13 @@ var (
 
 func badRequest(code, format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: code, Text: fmt.Sprintf(format, args...)}
+}
+
+// unparsable is ISC's 400 for a body it cannot parse (syntax, or a value of the wrong type): its
+// text is always the same, so the mock says what it could not parse in causes.
+func unparsable(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: codeSyntax, Text: "The request could not be parsed.",
+		Cause: fmt.Sprintf(format, args...)}
 }
 
 func unauthorized(reason string) *Error {
@@ -91,7 +102,13 @@ func writeError(w http.ResponseWriter, requestID string, err error) {
 		r := errorResponse{DetailCode: e.Code, TrackingID: requestID,
 			Messages: []errorMessage{{Locale: "en-US", LocaleOrigin: "DEFAULT", Text: e.Text}}}
 		if e.Status == http.StatusBadRequest {
-			r.Causes = []errorMessage{} // ISC's 400s carry an empty causes list
+			// ISC's 400s say it twice, the second time in the request's locale (undetermined: the
+			// mock reads no Accept-Language), and carry a causes list, empty in every capture.
+			r.Messages = append(r.Messages, errorMessage{Locale: "und", LocaleOrigin: "REQUEST", Text: e.Text})
+			r.Causes = []errorMessage{}
+			if e.Cause != "" {
+				r.Causes = append(r.Causes, errorMessage{Locale: "en-US", LocaleOrigin: "DEFAULT", Text: e.Cause})
+			}
 		}
 		body = r
 	}

@@ -12,7 +12,7 @@ import (
 // Readers for the fields of a token's JSON, each refusing what ISC refuses in its words.
 
 // errNotUTF8 refuses bodies JSON cannot hold; encoding/json would quietly replace the bad bytes.
-var errNotUTF8 = badRequest(codeBadContent, "The request body is not valid UTF-8.")
+var errNotUTF8 = unparsable("The request body is not valid UTF-8.")
 
 // decodeObject reads a JSON object into its members, undecoded, so that absent and null differ
 // from a zero value. Unknown members are ignored, as ISC ignores them.
@@ -23,10 +23,10 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 	var f map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&f); err != nil || f == nil {
-		return nil, badRequest(codeBadContent, "The request body must be a JSON object.%s", detail(err))
+		return nil, unparsable("The request body must be a JSON object.%s", detail(err))
 	}
 	if dec.More() {
-		return nil, badRequest(codeBadContent, "The request body has data after the JSON object.")
+		return nil, unparsable("The request body has data after the JSON object.")
 	}
 	return f, nil
 }
@@ -46,7 +46,7 @@ func parseName(raw json.RawMessage) (string, error) {
 	}
 	var name string
 	if err := json.Unmarshal(raw, &name); err != nil {
-		return "", badRequest(codeBadContent, "name must be a string.")
+		return "", unparsable("name must be a string.")
 	}
 	if problem := store.NameProblem(name); problem != "" {
 		return "", badRequest(codeIllegal, "name %s.", problem)
@@ -61,7 +61,7 @@ func parseScope(raw json.RawMessage, dflt []string) ([]string, error) {
 	}
 	var scope []string
 	if err := json.Unmarshal(raw, &scope); err != nil || scope == nil {
-		return nil, badRequest(codeBadContent, "scope must be an array of strings.")
+		return nil, unparsable("scope must be an array of strings.")
 	}
 	if problem := store.ListProblem(scope); problem != "" {
 		return nil, badRequest(codeIllegal, "scope %s.", problem)
@@ -76,11 +76,11 @@ func parseValidity(raw json.RawMessage) (int, error) {
 	var n json.Number
 	// json.Number also takes a quoted number, which ISC's int32 field does not.
 	if raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
-		return 0, badRequest(codeBadContent, "accessTokenValiditySeconds must be an integer.")
+		return 0, unparsable("accessTokenValiditySeconds must be an integer.")
 	}
 	v, err := n.Int64()
 	if err != nil {
-		return 0, badRequest(codeBadContent, "accessTokenValiditySeconds must be an integer.")
+		return 0, unparsable("accessTokenValiditySeconds must be an integer.")
 	}
 	if v < store.MinValidity || v > store.MaxValidity {
 		return 0, badRequest(codeIllegal, "accessTokenValiditySeconds must be between %d and %d; got %d.", store.MinValidity, store.MaxValidity, v)
@@ -94,7 +94,7 @@ func parseBool(field string, raw json.RawMessage) (bool, error) {
 	}
 	var b bool
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, badRequest(codeBadContent, "%s must be a boolean.", field)
+		return false, unparsable("%s must be a boolean.", field)
 	}
 	return b, nil
 }
@@ -114,11 +114,11 @@ func parseExpiration(v Version, raw json.RawMessage, now, created time.Time) (ti
 	}
 	var text string
 	if err := json.Unmarshal(raw, &text); err != nil {
-		return time.Time{}, badRequest(codeBadContent, "expirationDate must be a date-time string such as 2026-12-31T23:59:59.999Z.")
+		return time.Time{}, unparsable("expirationDate must be a date-time string such as 2026-12-31T23:59:59.999Z.")
 	}
 	t, err := time.Parse(time.RFC3339Nano, text)
 	if err != nil {
-		return time.Time{}, badRequest(codeBadContent, "expirationDate %q is not an ISO-8601 date-time such as 2026-12-31T23:59:59.999Z.", text)
+		return time.Time{}, unparsable("expirationDate %q is not an ISO-8601 date-time such as 2026-12-31T23:59:59.999Z.", text)
 	}
 	t = truncate(t)
 	if !t.After(now) {

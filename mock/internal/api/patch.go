@@ -84,7 +84,7 @@ type patchOp struct {
 // operations, so the library applies exactly what was checked.
 func decodePatch(v Version, body []byte) (jsonpatch.Patch, error) {
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '[' {
-		return nil, badRequest(codeBadContent, "The request body must be a JSON Patch document: a JSON array of operations.")
+		return nil, unparsable("The request body must be a JSON Patch document: a JSON array of operations.")
 	}
 	if !utf8.Valid(body) {
 		return nil, errNotUTF8
@@ -99,21 +99,21 @@ func decodePatch(v Version, body []byte) (jsonpatch.Patch, error) {
 		switch op.Op {
 		case "add", "replace", "test":
 			if op.Value == nil {
-				return nil, badRequest(codeBadContent, "Operation %d (%s) has no value.", i, op.Op)
+				return nil, unparsable("Operation %d (%s) has no value.", i, op.Op)
 			}
 		case "move", "copy":
 			if op.From == nil {
-				return nil, badRequest(codeBadContent, "Operation %d (%s) has no from.", i, op.Op)
+				return nil, unparsable("Operation %d (%s) has no from.", i, op.Op)
 			}
 			if op.Op == "move" && !under(*op.From, fields) {
 				return nil, badRequest(codeIllegal, "Operation %d moves %s, which cannot be changed; patchable fields: %s.", i, *op.From, strings.Join(fields, ", "))
 			}
 		case "remove":
 		default:
-			return nil, badRequest(codeBadContent, "Operation %d has op %q; use add, remove, replace, move, copy or test.", i, op.Op)
+			return nil, unparsable("Operation %d has op %q; use add, remove, replace, move, copy or test.", i, op.Op)
 		}
 		if op.Path == nil {
-			return nil, badRequest(codeBadContent, "Operation %d (%s) has no path.", i, op.Op)
+			return nil, unparsable("Operation %d (%s) has no path.", i, op.Op)
 		}
 		if op.Op != "test" && !under(*op.Path, fields) {
 			return nil, badRequest(codeIllegal, "Operation %d changes %s, which cannot be changed; patchable fields: %s.", i, *op.Path, strings.Join(fields, ", "))
@@ -144,7 +144,7 @@ func (op patchOp) operation() jsonpatch.Operation {
 }
 
 func malformedPatch(format string, args ...any) error {
-	return badRequest(codeBadContent, "The request body is not a valid JSON Patch document: "+format, args...)
+	return unparsable("The request body is not a valid JSON Patch document: "+format, args...)
 }
 
 // decodeOps reads the array of operations token by token, so that member names match exactly and

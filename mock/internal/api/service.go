@@ -338,7 +338,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	case errors.As(err, &tooLarge):
 		return nil, errTooLarge
 	case err != nil:
-		return nil, badRequest(codeBadContent, "The request body could not be read: %v", err)
+		return nil, unparsable("The request body could not be read: %v.", err)
 	}
 	return b, nil
 }
