@@ -175,9 +175,11 @@ func TestNotFound(t *testing.T) {
 func TestMethodNotAllowed(t *testing.T) {
 	srv := newServer(t)
 	cases := []struct{ method, path, allow string }{
-		{http.MethodPut, "/v3/personal-access-tokens", "GET, POST"},
-		{http.MethodGet, "/v2025/personal-access-tokens/" + userPAT, "PATCH, DELETE"},
-		{http.MethodGet, "/oauth/token", "POST"},
+		{http.MethodPut, "/v3/personal-access-tokens", "GET, HEAD, POST, OPTIONS"},
+		{http.MethodPut, "/v3/personal-access-tokens/", "GET, HEAD, POST, OPTIONS"},
+		{http.MethodGet, "/v2025/personal-access-tokens/" + userPAT, "PATCH, DELETE, OPTIONS"},
+		{http.MethodGet, "/oauth/token", "POST, OPTIONS"},
+		{http.MethodPost, "/oauth/info", "GET, HEAD, OPTIONS"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

@@ -69,6 +69,8 @@ var operations = []operation{
 type route struct {
 	op, version string
 	handle      handler
+	// gateway routes are answered as ISC's gateway answers them, before any scenario (preflights).
+	gateway bool
 }
 
 // handler serves a request; the error it returns is written as ISC's error body.
@@ -78,8 +80,8 @@ type handler func(s *Service, ex *exchange, w http.ResponseWriter, r *http.Reque
 type resource map[string]route
 
 // routeTable is the one route table, built once for every server: each operation in every
-// version, plus the token and info endpoints. gorilla/mux matches the path; the resource it maps to picks the
-// route by method, so that matching a request copies nothing into its context.
+// version, plus the token and info endpoints. gorilla/mux matches the path; the resource it maps to
+// picks the route by method, so that matching a request copies nothing into its context.
 type routeTable struct {
 	paths     *mux.Router
 	resources map[*mux.Route]resource
@@ -89,28 +91,49 @@ var router = sync.OnceValue(func() *routeTable {
 	// SkipClean: a path with dot segments or doubled slashes is not redirected but answered as it
 	// stands (a 404 in ISC's shape), so ids such as ".." never reach another route.
 	t := &routeTable{paths: mux.NewRouter().SkipClean(true), resources: map[*mux.Route]resource{}}
-	add := func(path, method string, rt route) {
-		for r, res := range t.resources {
-			if tpl, _ := r.GetPathTemplate(); tpl == path {
-				res[method] = rt
-				return
+	add := func(method string, rt route, paths ...string) {
+		for _, path := range paths {
+			res := t.resource(path)
+			res[method] = rt
+			if method == http.MethodGet {
+				res[http.MethodHead] = rt // answered like GET, without the body
 			}
 		}
-		t.resources[t.paths.Path(path)] = resource{method: rt}
 	}
+	// SailPoint's docs and CLI write collection URLs with a trailing slash, which the gateway
+	// takes: so does the mock, for collections and the OAuth endpoints.
 	for _, v := range Versions {
 		for _, op := range operations {
-			path := v.Collection
+			rt := route{op: op.ID, version: v.Name, handle: apiHandler(v, op)}
 			if op.Item {
-				path += "/{id}"
+				add(op.Method, rt, v.Collection+"/{id}")
+			} else {
+				add(op.Method, rt, v.Collection, v.Collection+"/")
 			}
-			add(path, op.Method, route{op: op.ID, version: v.Name, handle: apiHandler(v, op)})
 		}
 	}
-	add("/oauth/token", http.MethodPost, route{op: OpToken, handle: (*Service).token})
-	add("/oauth/info", http.MethodGet, route{op: OpInfo, handle: (*Service).info})
+	add(http.MethodPost, route{op: OpToken, handle: (*Service).token}, "/oauth/token", "/oauth/token/")
+	add(http.MethodGet, route{op: OpInfo, handle: (*Service).info}, "/oauth/info", "/oauth/info/")
+	for _, res := range t.resources {
+		res[http.MethodOptions] = route{gateway: true, handle: func(_ *Service, _ *exchange, w http.ResponseWriter, r *http.Request) error {
+			answerOptions(w, r, res.allowed())
+			return nil
+		}}
+	}
 	return t
 })
+
+// resource returns the resource of a path template, adding it if new.
+func (t *routeTable) resource(path string) resource {
+	for r, res := range t.resources {
+		if tpl, _ := r.GetPathTemplate(); tpl == path {
+			return res
+		}
+	}
+	res := resource{}
+	t.resources[t.paths.Path(path)] = res
+	return res
+}
 
 var notFound = route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return errNotFound }}
 
@@ -133,10 +156,30 @@ func (t *routeTable) lookup(r *http.Request) (route, map[string]string) {
 // allowed lists the resource's methods, for the Allow header.
 func (res resource) allowed() []string {
 	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions} {
 		if _, ok := res[m]; ok {
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// preflightMaxAge is how long a browser may keep a preflight's answer (the mock's choice).
+const preflightMaxAge = "3600"
+
+// answerOptions answers OPTIONS on a route as a CORS-enabled gateway does, before any token check
+// or scenario: a browser's preflight learns the methods and gets the headers it asked for; any
+// other OPTIONS learns the methods from Allow.
+func answerOptions(w http.ResponseWriter, r *http.Request, methods []string) {
+	h := w.Header()
+	h.Set("Allow", strings.Join(methods, ", "))
+	if r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", strings.Join(methods, ","))
+		if asked := r.Header.Values("Access-Control-Request-Headers"); len(asked) > 0 {
+			h.Set("Access-Control-Allow-Headers", strings.Join(asked, ","))
+		}
+		h.Set("Access-Control-Max-Age", preflightMaxAge)
+	}
+	w.WriteHeader(http.StatusOK)
 }

@@ -67,7 +67,10 @@ var commonHeaders = http.Header{
 	"X-Robots-Tag":                  {"noindex"},
 }
 
-var jsonContentType = []string{"application/json"}
+var (
+	jsonContentType = []string{"application/json"}
+	varyWithOrigin  = append(commonHeaders["Vary"][:1:1], "Origin")
+)
 
 // maxBody bounds request bodies; larger ones get 413.
 const maxBody = 1 << 20
@@ -94,10 +97,11 @@ type exchange struct {
 	formErr   error // ... with this result
 }
 
-// statusWriter remembers the status a handler wrote.
+// statusWriter remembers the status a handler wrote, and drops the body of an answer to HEAD.
 type statusWriter struct {
 	http.ResponseWriter
-	ex *exchange
+	ex   *exchange
+	head bool
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -113,6 +117,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.ex.status == 0 {
 		w.ex.status = http.StatusOK
+	}
+	if w.head {
+		return len(b), nil
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -141,7 +148,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars m
 	for k, v := range commonHeaders {
 		hdr[k] = v
 	}
-	ex.w = statusWriter{ResponseWriter: w, ex: ex}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		// A CORS-enabled gateway lets any origin read the answer, errors included.
+		hdr["Access-Control-Allow-Origin"] = []string{origin}
+		hdr["Vary"] = varyWithOrigin
+	}
+	ex.w = statusWriter{ResponseWriter: w, ex: ex, head: r.Method == http.MethodHead}
 	sw := &ex.w
 	defer func() {
 		v := recover()
@@ -175,7 +187,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars m
 			}
 		}
 	}
-	if !s.scripted(ex, sw, r) {
+	if rt.gateway || !s.scripted(ex, sw, r) {
 		s.run(ex, sw, r)
 	}
 }
@@ -305,29 +317,34 @@ func encode(appendJSON func([]byte) []byte) []byte {
 
 // writeJSON writes body: an appender as it writes itself, anything else through encoding/json.
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header()["Content-Type"] = jsonContentType
-	if raw, ok := body.(rawJSON); ok {
-		w.WriteHeader(status)
-		_, _ = w.Write(raw)
-		return
-	}
-	a, ok := body.(appender)
-	if !ok {
+	switch body := body.(type) {
+	case rawJSON:
+		writeBody(w, status, body)
+	case appender:
+		buf := buffers.Get().(*[]byte)
+		*buf = body.appendJSON((*buf)[:0])
+		writeBody(w, status, *buf) // a ResponseWriter does not keep what it is given
+		if cap(*buf) <= maxPooled {
+			buffers.Put(buf)
+		}
+	default:
 		b, err := json.Marshal(body)
 		if err != nil {
 			panic(err) // response types always marshal
 		}
-		w.WriteHeader(status)
-		_, _ = w.Write(b)
-		return
+		writeBody(w, status, b)
 	}
-	buf := buffers.Get().(*[]byte)
-	*buf = a.appendJSON((*buf)[:0])
+}
+
+// writeBody writes a JSON body. An answer to HEAD, whose body is dropped, states its length, as
+// net/http cannot count what it never sees.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
+	w.Header()["Content-Type"] = jsonContentType
+	if sw, ok := w.(*statusWriter); ok && sw.head {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	}
 	w.WriteHeader(status)
-	_, _ = w.Write(*buf) // a ResponseWriter does not keep what it is given
-	if cap(*buf) <= maxPooled {
-		buffers.Put(buf)
-	}
+	_, _ = w.Write(b)
 }
 
 // readBody reads the request body, answering 413 past maxBody.
