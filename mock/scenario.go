@@ -116,8 +116,7 @@ var (
 		return out
 	}()
 	operationNames = []string{api.OpList, api.OpCreate, api.OpPatch, api.OpDelete, api.OpToken, api.OpInfo}
-	// unversioned operations have no version and no V1 name
-	unversioned = []string{api.OpToken, api.OpInfo}
+	unversioned    = []string{api.OpToken, api.OpInfo} // no version, no V1 name
 	faultNames     = []string{scenario.FaultReset, scenario.FaultEmpty, scenario.FaultMalformed, scenario.FaultTimeout}
 	perNames       = []string{"client", "token", "global"}
 )
