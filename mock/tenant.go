@@ -215,7 +215,7 @@ type RecordedRequest struct {
 	Method     string    `json:"method"`
 	Path       string    `json:"path"`
 	Query      string    `json:"query"`     // the raw query (client_secret masked), at most 1 KiB
-	Operation  string    `json:"operation"` // the spec's operationId, "token", or "" for unknown routes
+	Operation  string    `json:"operation"` // the spec's operationId, "token", "info", or "" for unknown routes and OPTIONS
 	Status     int       `json:"status"`    // 0 when a fault dropped the connection before an answer
 	IdentityID string    `json:"identityId"`
 	ClientID   string    `json:"clientId"`

@@ -35,7 +35,7 @@ type Rule struct {
 
 // Match selects requests; empty fields match everything.
 type Match struct {
-	Operation string // operationId without the V1 suffix, or "token"
+	Operation string // operationId without the V1 suffix, "token" or "info"
 	Method    string
 	Path      string // exact, or a glob whose * matches any run of characters, slashes included
 	Version   string
