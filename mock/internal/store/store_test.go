@@ -235,3 +235,37 @@ func TestUpdateOutsideTheWriteLock(t *testing.T) {
 		t.Errorf("stored %+v", p)
 	}
 }
+
+// TestRemoveIdentity: an identity goes with its tokens and no one else's, even an owner whose id it
+// prefixes; disabling keeps everything.
+func TestRemoveIdentity(t *testing.T) {
+	db := New()
+	ids := []Identity{{ID: "a", Name: "a"}, {ID: "ab", Name: "ab"}, {ID: "0123456789abcdef0123456789abcdef", Name: "hex"}}
+	pats := []PAT{{ID: "1", Name: "1", OwnerID: "a"}, {ID: "2", Name: "2", OwnerID: "a"}, {ID: "3", Name: "3", OwnerID: "ab"},
+		{ID: "4", Name: "4", OwnerID: ids[2].ID}}
+	if err := db.Seed(ids, pats); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetDisabled("a", true); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := db.Identity("a"); !id.Disabled || len(db.List(Query{Owner: "a"})) != 2 {
+		t.Errorf("disabled identity %+v: want disabled, its two tokens kept", id)
+	}
+	if err := db.RemoveIdentity("a"); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, p := range db.List(Query{}) {
+		left = append(left, p.ID)
+	}
+	if _, ok := db.Identity("a"); ok || !slices.Equal(left, []string{"3", "4"}) {
+		t.Errorf("after removing a: identity still there %v, tokens left %v; want gone, [3 4]", ok, left)
+	}
+	if err := db.RemoveIdentity("a"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removing it again: %v, want ErrNotFound", err)
+	}
+	if err := db.SetDisabled("a", false); !errors.Is(err, ErrNotFound) {
+		t.Errorf("enabling a removed identity: %v, want ErrNotFound", err)
+	}
+}
