@@ -281,7 +281,8 @@ func (s *Service) Mint(identity store.Identity, clientID string, scope []string,
 const accessType = "OFFLINE"
 
 // userID stands in for ISC's user_id, a short number of the identity's login account that the
-// mock does not model: derived from the identity id, so it is stable and differs between identities.
+// mock does not model: derived from the identity id, so it is stable and, but for a rare
+// collision, one per identity.
 func userID(identityID string) string {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(identityID))
