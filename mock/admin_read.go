@@ -62,6 +62,7 @@ type identityJSON struct {
 	UserName   string   `json:"userName"`
 	UserLevels []string `json:"userLevels"`
 	Rights     []string `json:"rights"`
+	Enabled    bool     `json:"enabled"`
 	// Tokens counts the unmanaged tokens, those TokenLimit bounds; ManagedTokens the others.
 	Tokens        int `json:"tokens"`
 	ManagedTokens int `json:"managedTokens"`
@@ -81,7 +82,7 @@ func adminIdentities(t *Tenant, _ *http.Request) (int, any, error) {
 	out := []identityJSON{}
 	for _, i := range t.db.Identities() {
 		out = append(out, identityJSON{ID: i.ID, Name: i.Name, UserName: i.UserName, UserLevels: nonNil(i.UserLevels),
-			Rights: nonNil(i.Rights), Tokens: unmanaged[i.ID], ManagedTokens: managed[i.ID], TokenLimit: t.server.cfg.maxTokens})
+			Rights: nonNil(i.Rights), Enabled: !i.Disabled, Tokens: unmanaged[i.ID], ManagedTokens: managed[i.ID], TokenLimit: t.server.cfg.maxTokens})
 	}
 	return http.StatusOK, out, nil
 }

@@ -319,6 +319,16 @@ func TestIdentityDisabled(t *testing.T) {
 			if id, _ := srv.Identity(userID); id.Enabled == nil || *id.Enabled {
 				t.Errorf("Identity(%s).Enabled = %v, want false", userID, id.Enabled)
 			}
+			var listed []struct {
+				ID      string `json:"id"`
+				Enabled bool   `json:"enabled"`
+			}
+			admin(t, srv, http.MethodGet, "/__admin/identities", "").wantStatus(t, http.StatusOK).decode(t, &listed)
+			for _, i := range listed {
+				if i.Enabled != (i.ID != userID) {
+					t.Errorf("GET /__admin/identities shows %s enabled: %t", i.ID, i.Enabled)
+				}
+			}
 			before := srv.PATs()
 			res := mint(srv).wantStatus(t, http.StatusUnauthorized)
 			if string(res.Body) != `{"error":"unauthorized","error_description":"User is disabled"}` {

@@ -573,6 +573,10 @@ func TestISCRateLimit(t *testing.T) {
 		if !limited(101) {
 			t.Error("with a scenario of rules only: no 429 in 101 calls")
 		}
+		if st, _ := srv.ScenarioStats(); st.RateLimit == nil || st.RateLimit.Requests != 100 || st.RateLimit.Window != 10*time.Second ||
+			len(st.RateLimit.Counts) != 1 || st.RateLimit.Counts[0].Count != 101 {
+			t.Errorf("the scenario's stats show the rate limit as %+v, want ISC's with 101 calls counted", st.RateLimit)
+		}
 		srv.ClearScenario()
 		srv.Clock().Advance(10 * time.Second)
 		if !limited(101) {

@@ -184,10 +184,7 @@ func (e *Engine) Decide(r Request) Decision {
 	e.mu.Lock()
 	sc := e.sc
 	e.mu.Unlock()
-	limit := e.base
-	if sc != nil && sc.RateLimit != nil {
-		limit = sc.RateLimit
-	}
+	limit := e.limitUnder(sc)
 	if sc == nil && limit == nil {
 		return Decision{}
 	}
@@ -223,6 +220,14 @@ func (e *Engine) Decide(r Request) Decision {
 		}
 	}
 	return d
+}
+
+// limitUnder is the rate limit that applies while sc runs: its own, else the engine's standing one.
+func (e *Engine) limitUnder(sc *Scenario) *RateLimit {
+	if sc != nil && sc.RateLimit != nil {
+		return sc.RateLimit
+	}
+	return e.base
 }
 
 // limit counts the request in its fixed window and returns the seconds to wait when it is over the

@@ -28,10 +28,11 @@ type Window struct {
 func (e *Engine) Window(limit int) (w Window, ok bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.sc == nil || e.sc.RateLimit == nil {
+	running := e.limitUnder(e.sc)
+	if running == nil {
 		return Window{}, false
 	}
-	l := *e.sc.RateLimit
+	l := *running
 	w = Window{Limit: l, Start: e.now().Truncate(l.Window)}
 	if !w.Start.Equal(e.window) {
 		return w, true
