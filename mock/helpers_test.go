@@ -171,22 +171,19 @@ type iscError struct {
 	Causes     []iscMessage `json:"causes"`
 }
 
-// text is the error's first message with its causes, one a line.
-func (e iscError) text() string {
+// errorText is an error's first message and the mock's explanation of it, one a line.
+func (r response) errorText(e iscError) string {
 	var lines []string
 	if len(e.Messages) > 0 {
 		lines = append(lines, e.Messages[0].Text)
 	}
-	for _, c := range e.Causes {
-		lines = append(lines, c.Text)
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(append(lines, r.Header.Get("Iscmock-Cause")), "\n")
 }
 
 var hex32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // wantError checks an ErrorResponseDto: status, detailCode, a trackingId equal to the
-// SLPT-Request-ID header, and the text, which contains every one of want (with a 400's causes).
+// SLPT-Request-ID header, and the text, which with the Iscmock-Cause header contains every one of want.
 // A 400 says its text twice, en-US by default and in the request's undetermined locale, as ISC's
 // do; other statuses once.
 func (r response) wantError(t *testing.T, status int, code string, want ...string) {
@@ -207,15 +204,15 @@ func (r response) wantError(t *testing.T, status int, code string, want ...strin
 	wantMessages := []iscMessage{{"en-US", "DEFAULT", text}}
 	if status == http.StatusBadRequest {
 		wantMessages = append(wantMessages, iscMessage{"und", "REQUEST", text})
-		if e.Causes == nil {
-			t.Errorf("no causes list in %s", r.Body)
+		if e.Causes == nil || len(e.Causes) != 0 {
+			t.Errorf("causes %v in %s, want [] as ISC's 400s have", e.Causes, r.Body)
 		}
 	}
 	if !slices.Equal(e.Messages, wantMessages) {
 		t.Fatalf("messages %+v, want %+v", e.Messages, wantMessages)
 	}
 	for _, w := range want {
-		if text := e.text(); !strings.Contains(text, w) {
+		if text := r.errorText(e); !strings.Contains(text, w) {
 			t.Errorf("text %q does not contain %q", text, w)
 		}
 	}

@@ -92,7 +92,7 @@ func TestHostileInput(t *testing.T) {
 				return
 			case tc.shape == dto:
 				var e iscError
-				if err := json.Unmarshal(res.Body, &e); err != nil || e.DetailCode == "" || len(e.Messages) == 0 || !strings.Contains(e.text(), tc.text) {
+				if err := json.Unmarshal(res.Body, &e); err != nil || e.DetailCode == "" || len(e.Messages) == 0 || !strings.Contains(res.errorText(e), tc.text) {
 					t.Errorf("body %.300s: want an ErrorResponseDto whose text has %q", res.Body, tc.text)
 				}
 			case tc.shape == oauth:

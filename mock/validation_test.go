@@ -1,6 +1,7 @@
 package mock_test
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -231,4 +232,22 @@ func TestPatchNullExpiryNeedsAcknowledgementInTheRequest(t *testing.T) {
 			t.Error("the refused patch removed the expiry")
 		}
 	})
+}
+
+// TestUnparsableCause: a body that cannot be parsed gets ISC's 400.0 word for word; the mock's
+// explanation is in the Iscmock-Cause header and the request log, never in the body.
+func TestUnparsableCause(t *testing.T) {
+	var log strings.Builder
+	srv := newServer(t, mock.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	res := do(t, srv, request{Method: http.MethodPost, Path: "/v3/personal-access-tokens", Token: token(t, srv, userID), Body: `{"name":7}`})
+	res.wantError(t, http.StatusBadRequest, "400.0 Bad request syntax", "The request could not be parsed.")
+	if got := res.Header.Get("Iscmock-Cause"); got != "name must be a string." {
+		t.Errorf("Iscmock-Cause %q", got)
+	}
+	if strings.Contains(string(res.Body), "name must be") {
+		t.Errorf("the body has the mock's explanation: %s", res.Body)
+	}
+	if !strings.Contains(log.String(), `cause="name must be a string."`) {
+		t.Errorf("log lacks the cause:\n%s", log.String())
+	}
 }

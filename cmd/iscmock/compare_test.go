@@ -211,7 +211,7 @@ func TestCompareUnmodifiedTarget(t *testing.T) {
 	}{
 		{"text", nil, len(compare.Plan())},
 		{"json", []string{"--versions", "v3,v2025"}, len(compare.Plan("v3", "v2025"))},
-		{"markdown", []string{"--only", "token/*"}, 9},
+		{"markdown", []string{"--only", "token/*"}, 10},
 	}
 	for _, tc := range cases {
 		t.Run(tc.format, func(t *testing.T) {
@@ -511,7 +511,7 @@ func TestCompareSkipsWhenFull(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"v3/create/200", "v3/create/400-missing-name", "v3/create/403-scope", "v3/create/400-duplicate-name", "v3/create/duplicate-name-case",
+	want := []string{"v3/create/200", "v3/create/400-missing-name", "v3/create/400-unparsable", "v3/create/403-scope", "v3/create/400-duplicate-name", "v3/create/duplicate-name-case",
 		"v3/create/validity-14", "v3/create/validity-43201", "v3/create/expiry-past", "v3/create/expiry-7-months",
 		"v3/create/expiry-omitted", "v3/create/never-expires", "v3/patch/200", "v3/patch/400", "v3/patch/401", "v3/patch/415",
 		"v3/delete/204", "v3/delete/401", "v3/delete/403-user-deletes-admins", "v3/create/limit-11th"}

@@ -38,6 +38,7 @@ var (
 	fullHex64  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	fullUUIDRe = regexp.MustCompile(`^` + uuidRe.String() + `$`)
 	fullJWTRe  = regexp.MustCompile(`^` + jwtRe.String() + `$`)
+	fullNumber = regexp.MustCompile(`^[0-9]+$`)
 	fullTimeRe = regexp.MustCompile(`^` + anyTimeRe.String() + `$`)
 )
 
@@ -101,6 +102,8 @@ func (n normaliser) text(key, s string) string {
 		return form(s, fullHex64, "<hex64>", "<secret, not 64 hex>")
 	case "access_token", "refresh_token", "id_token":
 		return form(s, fullJWTRe, "<jwt>", "<token, not a JWT>")
+	case "user_id": // the login account's number: the mock's is its own
+		return form(s, fullNumber, "<number>", "<user_id, not a number>")
 	case "pod", "org", "tenantname":
 		if s != "" {
 			return "<" + key + ">" // the tenant's own: differs by nature

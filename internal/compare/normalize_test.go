@@ -22,6 +22,8 @@ func TestNormaliseText(t *testing.T) {
 		{"secret of another form is still hidden", "secret", "hunter2", "<secret, not 64 hex>"},
 		{"access token", "access_token", "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "<jwt>"},
 		{"opaque access token is still hidden", "access_token", "opaque-token", "<token, not a JWT>"},
+		{"user id", "user_id", "595826", "<number>"},
+		{"user id of another form", "user_id", "u-595826", "<user_id, not a number>"},
 		{"pod differs by nature", "pod", "stg03-useast1", "<pod>"},
 		{"org differs by nature", "org", "acme-sb", "<org>"},
 		{"message quoting a run's name and an id", "text", `name "iscmock-compare-0a1b2c3d v3 x" is used by 86f1dc6fe8f54414950454cbb11278fa`,

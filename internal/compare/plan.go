@@ -173,12 +173,14 @@ func versionProbes(v Version) []Probe {
 		get("list/filter-le", "a valid filter: lastUsed le a date", Admin, "?owner-id=me&filters=lastUsed%20le%20{future}"),
 		get("list/400-filter-field", "a filter on a field that cannot be filtered", Admin, "?owner-id=me&filters=name%20eq%20%22x%22"),
 		get("list/400-filter-syntax", "a filter that does not parse", Admin, "?owner-id=me&filters=lastUsed%20le"),
+		get("list/200-trailing-slash", "the collection URL with a trailing slash, as SailPoint's docs write it", Admin, "/?owner-id=me"),
 		get("list/200-user-me", "the end user lists its own tokens", User, "?owner-id=me"),
 		get("list/403-user-all", "the end user lists every token", User, ""),
 		get("list/403-user-owner-id", "the end user lists by its own identity id", User, "?owner-id={userId}"),
 
 		{Name: "create/200", What: "create with every field", As: Admin, Method: http.MethodPost, Path: c, Body: createBody},
 		{Name: "create/400-missing-name", What: "create without a name", As: Admin, Method: http.MethodPost, Path: c, Body: `{"scope":["sp:scopes:all"]}`},
+		{Name: "create/400-unparsable", What: "a body that is not JSON", As: Admin, Method: http.MethodPost, Path: c, Body: `{"name":`},
 		{Name: "create/401", What: "no bearer token", As: Anonymous, Method: http.MethodPost, Path: c, Body: createBody},
 		{Name: "create/403-scope", What: "a bearer token whose scope only reads", As: Narrow, Method: http.MethodPost, Path: c, Body: createBody,
 			Setup: []Setup{{Owner: Admin, Scope: []string{"sp:my-personal-access-tokens:read"}}}},
@@ -245,6 +247,7 @@ func oauthProbes() []Probe {
 		token("401-wrong-secret", "a wrong client secret", Form, "wrong-secret", "client_credentials"),
 		token("401-unknown-client", "a client id no token has", Form, "unknown", "client_credentials"),
 		token("400-no-grant", "no grant_type", Form, "admin", ""),
+		token("401-wrong-secret-no-grant", "a wrong client secret and no grant_type: which is checked first", Form, "wrong-secret", ""),
 		token("400-password-grant", "grant_type password", Form, "admin", "password"),
 		{Name: "oauth/info", What: "the tenant's OAuth details, unauthenticated", As: Anonymous, Method: http.MethodGet, Path: "/oauth/info"},
 	}

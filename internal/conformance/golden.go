@@ -8,7 +8,7 @@ import (
 )
 
 // goldenHeaders are the response headers a wire shape pins.
-var goldenHeaders = []string{"Access-Control-Expose-Headers", "Allow", "Cache-Control", "Content-Type",
+var goldenHeaders = []string{"Access-Control-Expose-Headers", "Allow", "Cache-Control", "Content-Type", "Iscmock-Cause",
 	"Retry-After", "SLPT-Request-ID", "Vary", "X-Robots-Tag"}
 
 // maskers replace values that differ from run to run by what they are, most specific first.

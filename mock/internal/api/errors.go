@@ -13,7 +13,8 @@ type Error struct {
 	Status int
 	Code   string // detailCode of an ErrorResponseDto; the OAuth error code at /oauth/token
 	Text   string
-	// Cause says more than ISC's fixed Text, in the ErrorResponseDto's causes.
+	// Cause says more than ISC's fixed Text. The body stays ISC's: the mock's explanation goes in
+	// the Iscmock-Cause header and the request log.
 	Cause string
 	oauth bool
 }
@@ -47,7 +48,7 @@ func badRequest(code, format string, args ...any) *Error {
 }
 
 // unparsable is ISC's 400 for a body it cannot parse (syntax, or a value of the wrong type): its
-// text is always the same, so the mock says what it could not parse in causes.
+// text is always the same, so the mock says what it could not parse in its Cause.
 func unparsable(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: codeSyntax, Text: "The request could not be parsed.",
 		Cause: fmt.Sprintf(format, args...)}
@@ -106,14 +107,18 @@ func writeError(w http.ResponseWriter, requestID string, err error) {
 			// mock reads no Accept-Language), and carry a causes list, empty in every capture.
 			r.Messages = append(r.Messages, errorMessage{Locale: "und", LocaleOrigin: "REQUEST", Text: e.Text})
 			r.Causes = []errorMessage{}
-			if e.Cause != "" {
-				r.Causes = append(r.Causes, errorMessage{Locale: "en-US", LocaleOrigin: "DEFAULT", Text: e.Cause})
-			}
 		}
 		body = r
 	}
+	if e.Cause != "" {
+		w.Header().Set(CauseHeader, e.Cause)
+	}
 	writeJSON(w, e.Status, body)
 }
+
+// CauseHeader carries the mock's explanation of a refusal whose ISC text says little, such as
+// 400.0's "The request could not be parsed.": ISC sends no such header.
+const CauseHeader = "Iscmock-Cause"
 
 // NotFound is ISC's 404 with a text of the caller's.
 func NotFound(text string) error {

@@ -164,8 +164,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars m
 			}
 		}
 		if logging {
-			s.Logger.Info("request", "method", r.Method, "path", ex.path, "operation", rt.op,
-				"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule)
+			attrs := []any{"method", r.Method, "path", ex.path, "operation", rt.op,
+				"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule}
+			if cause := hdr.Get(CauseHeader); cause != "" {
+				attrs = append(attrs, "cause", cause)
+			}
+			s.Logger.Info("request", attrs...)
 		}
 		s.Journal.Record(journal.Entry{Time: s.Now().UTC(), Method: r.Method, Path: ex.path, Query: journalQuery(r.URL.RawQuery),
 			Operation: rt.op, Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule,
