@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"runtime"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/iscmock/iscmock/mock/internal/api"
+	"github.com/iscmock/iscmock/mock/internal/auth"
 	"github.com/iscmock/iscmock/mock/internal/store"
 	"github.com/iscmock/iscmock/mock/internal/ui"
 )
@@ -112,7 +112,7 @@ func adminHandler(route adminRoute) http.Handler {
 		t := tenantOf(r)
 		cfg := t.server.cfg
 		defer func() {
-			if v := recover(); v != nil { // answer as JSON rather than drop the connection
+			if v := recover(); api.Recovered(cfg.logger, r, v) {
 				writeAdmin(w, cfg.logger, r, route.name, 0, nil, fmt.Errorf("internal error: %v", v))
 			}
 		}()
@@ -133,7 +133,7 @@ func adminHandler(route adminRoute) http.Handler {
 		}
 		status, body := 0, any(nil)
 		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			api.LimitBody(w, r)
 			status, body, err = route.handle(t, r)
 		}
 		writeAdmin(w, cfg.logger, r, route.name, status, body, err)
@@ -160,8 +160,7 @@ func serveUI(w http.ResponseWriter, r *http.Request) {
 }
 
 func adminAuthorized(r *http.Request, token string) bool {
-	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	return subtle.ConstantTimeCompare([]byte(auth.Bearer(r.Header.Get("Authorization"))), []byte(token)) == 1
 }
 
 // writeAdmin writes an admin answer and logs it; a nil body is 204.
@@ -200,18 +199,9 @@ func writeAdmin(w http.ResponseWriter, log interface{ Info(string, ...any) }, r 
 	_, _ = w.Write(append(b, '\n'))
 }
 
-func readAll(r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(r.Body)
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, adminFail(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", tooLarge.Limit)
-	}
-	return b, err
-}
-
 // decodeJSON reads a JSON object into v, refusing unknown members.
 func decodeJSON(r *http.Request, v any) error {
-	b, err := readAll(r)
+	b, err := api.ReadBody(r)
 	if err != nil {
 		return err
 	}
@@ -284,7 +274,7 @@ func adminScenario(t *Tenant, _ *http.Request) (int, any, error) {
 }
 
 func adminLoadScenario(t *Tenant, r *http.Request) (int, any, error) {
-	b, err := readAll(r)
+	b, err := api.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -304,7 +294,7 @@ func adminClearScenario(t *Tenant, _ *http.Request) (int, any, error) {
 }
 
 func adminSeed(t *Tenant, r *http.Request) (int, any, error) {
-	b, err := readAll(r)
+	b, err := api.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}

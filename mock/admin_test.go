@@ -136,8 +136,15 @@ personalAccessTokens:
 	before := srv.PATs()
 	adminErr(t, admin(t, srv, http.MethodPost, "/__admin/fixtures", "personalAccessTokens:\n  - {id: c3, secret: s, name: x, owner: nobody}\n"),
 		http.StatusBadRequest, "invalid fixtures", "fixtures:2: personalAccessTokens[0].owner: identity nobody is not in identities")
+	// The admin API bounds bodies as the API does, with the API's words.
+	big := "identities:\n  - {id: 2c9180867b50d088017b554662fb2101, name: " + strings.Repeat("x", 2<<20) + "}\n"
+	adminErr(t, admin(t, srv, http.MethodPost, "/__admin/fixtures", big),
+		http.StatusRequestEntityTooLarge, "The request body is larger than 1048576 bytes.")
 	if diff := cmp.Diff(before, srv.PATs()); diff != "" {
 		t.Errorf("refused fixtures changed the tenant:\n%s", diff)
+	}
+	if _, ok := srv.Identity("2c9180867b50d088017b554662fb2101"); ok {
+		t.Error("an oversized upload seeded an identity")
 	}
 }
 

@@ -40,7 +40,7 @@ var (
 	errInternal = &Error{Status: http.StatusInternalServerError, Code: "500.0 Internal Fault",
 		Text: "An internal fault occurred."}
 	errTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "413 Payload Too Large",
-		Text: fmt.Sprintf("The request body is larger than %d bytes.", maxBody)}
+		Text: fmt.Sprintf("The request body is larger than %d bytes.", MaxBody)}
 )
 
 func badRequest(code, format string, args ...any) *Error {

@@ -174,7 +174,7 @@ func tokenParams(ex *exchange, r *http.Request) error {
 func readTokenParams(r *http.Request) error {
 	err := r.ParseForm()
 	if err == nil {
-		if err = r.ParseMultipartForm(maxBody); errors.Is(err, http.ErrNotMultipart) {
+		if err = r.ParseMultipartForm(MaxBody); errors.Is(err, http.ErrNotMultipart) {
 			err = nil
 		}
 	}

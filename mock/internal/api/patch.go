@@ -18,7 +18,7 @@ import (
 // patchOptions bounds what "copy" may add, or a kilobyte of copies doubling /scope could fill memory.
 var patchOptions = func() *jsonpatch.ApplyOptions {
 	o := jsonpatch.NewApplyOptions()
-	o.AccumulatedCopySizeLimit = maxBody
+	o.AccumulatedCopySizeLimit = MaxBody
 	return o
 }()
 

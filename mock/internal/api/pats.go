@@ -95,7 +95,7 @@ func (s *Service) createPAT(c call) (any, error) {
 	if err := requireContentType(c.r, "application/json"); err != nil {
 		return nil, err
 	}
-	body, err := readBody(c.r)
+	body, err := ReadBody(c.r)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (s *Service) patchPAT(c call) (any, error) {
 	if err := requireContentType(c.r, "application/json-patch+json"); err != nil {
 		return nil, err
 	}
-	body, err := readBody(c.r)
+	body, err := ReadBody(c.r)
 	if err != nil {
 		return nil, err
 	}

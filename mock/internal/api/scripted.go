@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscmock/iscmock/mock/internal/auth"
 	"github.com/iscmock/iscmock/mock/internal/scenario"
 )
 
@@ -130,12 +131,7 @@ func (s *Service) caller(ex *exchange, r *http.Request) scenario.Caller {
 		pat, _ := s.Store.PAT(id)
 		return scenario.Caller{ClientID: id, Identity: pat.OwnerID}
 	}
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return scenario.Caller{}
-	}
-	token = strings.TrimSpace(token)
-	claims, err := s.signer.Verify(token)
+	claims, err := s.signer.Verify(auth.Bearer(r.Header.Get("Authorization")))
 	if err != nil {
 		return scenario.Caller{}
 	}

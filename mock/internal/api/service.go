@@ -4,7 +4,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -71,9 +70,6 @@ var (
 	jsonContentType = []string{"application/json"}
 	varyWithOrigin  = append(commonHeaders["Vary"][:1:1], "Origin")
 )
-
-// maxBody bounds request bodies; larger ones get 413.
-const maxBody = 1 << 20
 
 // New returns the tenant's API.
 func New(cfg Config) *Service {
@@ -157,11 +153,8 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars m
 	sw := &ex.w
 	defer func() {
 		v := recover()
-		if v != nil && v != http.ErrAbortHandler {
-			s.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-			if ex.status == 0 {
-				writeError(sw, ex.requestID, errInternal)
-			}
+		if Recovered(s.Logger, r, v) && ex.status == 0 {
+			writeError(sw, ex.requestID, errInternal)
 		}
 		if logging {
 			attrs := []any{"method", r.Method, "path", ex.path, "operation", rt.op,
@@ -178,9 +171,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars m
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
 		}
 	}()
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
-	}
+	LimitBody(sw, r)
 	// Good credentials at the token endpoint really use a tenant made for the request: claim it
 	// before the scenario counts the request, so that the counts stay.
 	if s.Claim != nil && rt.op == OpToken && tokenParams(ex, r) == nil {
@@ -254,11 +245,11 @@ func (s *Service) authenticate(r *http.Request) (*auth.Claims, error) {
 	if h == "" {
 		return nil, unauthorized("JWT validation failed: no Authorization header")
 	}
-	scheme, token, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	token := auth.Bearer(h)
+	if token == "" {
 		return nil, unauthorized("JWT validation failed: the Authorization header is not a bearer token")
 	}
-	claims, err := s.signer.Verify(strings.TrimSpace(token))
+	claims, err := s.signer.Verify(token)
 	if err != nil {
 		return nil, unauthorized(err.Error())
 	}
@@ -352,8 +343,9 @@ func writeBody(w http.ResponseWriter, status int, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// readBody reads the request body, answering 413 past maxBody.
-func readBody(r *http.Request) ([]byte, error) {
+// ReadBody reads a body bounded by LimitBody: past MaxBody it is ISC's 413, and a read that fails
+// is a 400.
+func ReadBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	var tooLarge *http.MaxBytesError
 	switch {

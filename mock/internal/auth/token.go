@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -72,6 +73,16 @@ type Signer struct {
 // ones); a token that would pass it evicts a quarter of the budget's worth, at random. A token's cost
 // is its claims, not its length (see claimSize).
 const VerifiedBudget = 2 << 20
+
+// Bearer returns the token of an Authorization header value "Bearer TOKEN" (the scheme in any
+// case), or "" when the value is not one.
+func Bearer(header string) string {
+	scheme, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
 
 // NewSigner makes a signer whose expiry checks use now. Its key is made on first use, so a server
 // that never sees a token does not pay for one.

@@ -206,3 +206,20 @@ func BenchmarkSign(b *testing.B) {
 		}
 	}
 }
+
+func TestBearer(t *testing.T) {
+	for header, want := range map[string]string{
+		"Bearer abc":    "abc",
+		"bearer abc":    "abc",
+		"BEARER  abc  ": "abc",
+		"Basic abc":     "",
+		"Bearer":        "",
+		"Bearer ":       "",
+		"abc":           "",
+		"":              "",
+	} {
+		if got := Bearer(header); got != want {
+			t.Errorf("Bearer(%q) = %q, want %q", header, got, want)
+		}
+	}
+}
