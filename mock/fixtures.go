@@ -3,11 +3,11 @@ package mock
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/iscmock/iscmock/mock/internal/ids"
 	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
@@ -59,8 +59,6 @@ func ParseFixtures(name string, data []byte) (Fixtures, error) {
 func LoadFixtures(path string) (Fixtures, error) {
 	return readFile(path, MaxFixtureFile, ParseFixtures)
 }
-
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // check validates the fixtures as a whole. known tells identities that exist already, so that a
 // later seed can add tokens to them.
@@ -115,7 +113,7 @@ type addFunc func(path, format string, args ...any)
 // checkID checks an id's form and that it is listed once.
 func checkID(add addFunc, path, kind, id string, seen map[string]bool) {
 	switch {
-	case !idPattern.MatchString(id):
+	case !ids.Valid(id):
 		add(path+".id", "must be 1 to 64 letters, digits, '-' or '_' (ISC uses 32 hex characters); got %q", id)
 	case seen[id]:
 		add(path+".id", "%s %s is listed twice", kind, id)
@@ -142,27 +140,26 @@ func (f Fixtures) toStore(now time.Time) ([]store.Identity, []store.PAT) {
 			Disabled: id.Enabled != nil && !*id.Enabled}
 	}
 	pats := make([]store.PAT, len(f.PersonalAccessTokens))
-	ms := func(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 	for i, t := range f.PersonalAccessTokens {
 		p := store.PAT{
 			ID: t.ID, Secret: t.Secret, Name: t.Name, OwnerID: t.Owner, Scope: t.Scope,
-			AccessTokenValiditySeconds: t.AccessTokenValiditySeconds, Created: ms(t.Created),
+			AccessTokenValiditySeconds: t.AccessTokenValiditySeconds, Created: store.Millis(t.Created),
 			UserAwareTokenNeverExpires: t.UserAwareTokenNeverExpires || t.ExpirationDate == nil, Managed: t.Managed,
 		}
 		if p.Scope == nil {
-			p.Scope = []string{store.DefaultScope}
+			p.Scope = store.DefaultScopes()
 		}
 		if p.AccessTokenValiditySeconds == 0 {
 			p.AccessTokenValiditySeconds = store.DefaultValidity
 		}
 		if p.Created.IsZero() {
-			p.Created = ms(now)
+			p.Created = store.Millis(now)
 		}
 		if t.LastUsed != nil {
-			p.LastUsed = ms(*t.LastUsed)
+			p.LastUsed = store.Millis(*t.LastUsed)
 		}
 		if t.ExpirationDate != nil {
-			p.ExpirationDate = ms(*t.ExpirationDate)
+			p.ExpirationDate = store.Millis(*t.ExpirationDate)
 		}
 		pats[i] = p
 	}

@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -195,7 +194,7 @@ type pendingTenant struct {
 // made for the request (shared with any others in flight) that takes a slot only if claimed.
 // release must be called when the request is done.
 func (s *Server) enter(name string) (t *Tenant, release func(), err error) {
-	if !tenantName.MatchString(name) {
+	if !ids.Valid(name) {
 		return nil, nil, badTenantName(name)
 	}
 	s.mu.Lock()
@@ -260,13 +259,11 @@ func (s *Server) Close() {
 	})
 }
 
-var tenantName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // OpenTenant returns the tenant served at /tenants/name, making it from the fixtures and
 // scenario on first use. It fails for a name that is not 1-64 of [A-Za-z0-9_-] and, past
 // WithMaxTenants, for a new one.
 func (s *Server) OpenTenant(name string) (*Tenant, error) {
-	if !tenantName.MatchString(name) {
+	if !ids.Valid(name) {
 		return nil, badTenantName(name)
 	}
 	s.mu.Lock()

@@ -116,7 +116,7 @@ func (t *Tenant) accessToken(identityID string, scope []string) (string, int, er
 		return "", 0, fmt.Errorf("iscmock: no identity %q", identityID)
 	}
 	if len(scope) == 0 {
-		scope = []string{store.DefaultScope}
+		scope = store.DefaultScopes()
 	}
 	if problem := store.ListProblem(scope); problem != "" {
 		return "", 0, fmt.Errorf("iscmock: scope %s", problem)

@@ -120,7 +120,7 @@ func parseExpiration(v Version, raw json.RawMessage, now, created time.Time) (ti
 	if err != nil {
 		return time.Time{}, unparsable("expirationDate %q is not an ISO-8601 date-time such as 2026-12-31T23:59:59.999Z.", text)
 	}
-	t = truncate(t)
+	t = store.Millis(t)
 	if !t.After(now) {
 		return time.Time{}, badRequest(codeIllegal, "expirationDate must be in the future; got %s.", text)
 	}

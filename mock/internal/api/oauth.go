@@ -192,7 +192,7 @@ func readTokenParams(r *http.Request) error {
 func (s *Service) touch(id string, now time.Time) {
 	_, _ = s.Store.Update(id, func(p store.PAT) (store.PAT, error) {
 		if p.LastUsed.IsZero() || now.Sub(p.LastUsed) >= lastUsedEvery {
-			p.LastUsed = truncate(now)
+			p.LastUsed = store.Millis(now)
 		}
 		return p, nil
 	})

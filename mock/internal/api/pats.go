@@ -103,12 +103,12 @@ func (s *Service) createPAT(c call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	created := truncate(c.now)
+	created := store.Millis(c.now)
 	p := store.PAT{ID: s.IDs.Hex(16), Secret: s.IDs.Hex(32), OwnerID: c.caller.ID, Created: created}
 	if p.Name, err = parseName(f["name"]); err != nil {
 		return nil, err
 	}
-	if p.Scope, err = parseScope(f["scope"], []string{store.DefaultScope}); err != nil {
+	if p.Scope, err = parseScope(f["scope"], store.DefaultScopes()); err != nil {
 		return nil, err
 	}
 	if p.AccessTokenValiditySeconds, err = parseValidity(f["accessTokenValiditySeconds"]); err != nil {

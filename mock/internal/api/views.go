@@ -250,9 +250,6 @@ func nullable(t time.Time) *string {
 	return &s
 }
 
-// truncate brings a time to the precision ISC stores.
-func truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
-
 func (s *Service) owner(id string) ownerView {
 	o, _ := s.Store.Identity(id)
 	return ownerView{Type: "IDENTITY", ID: id, Name: o.Name}

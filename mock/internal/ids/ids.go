@@ -11,6 +11,20 @@ import (
 	"sync"
 )
 
+// Valid reports whether s is what the mock takes as an identity or token id, or a tenant name:
+// 1 to 64 letters, digits, '-' or '_' (ISC's ids are 32 hex characters).
+func Valid(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Source is a goroutine-safe random source.
 type Source struct {
 	mu  sync.Mutex

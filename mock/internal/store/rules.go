@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Rules every token obeys, however it is created.
@@ -14,6 +15,12 @@ const (
 	// MaxNameLength is the mock's choice: ISC publishes no limit.
 	MaxNameLength = 255
 )
+
+// DefaultScopes is the scope of a token that names none, a new list each call.
+func DefaultScopes() []string { return []string{DefaultScope} }
+
+// Millis brings a time to the precision ISC keeps every token time in: milliseconds, UTC.
+func Millis(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 // NameProblem says what is wrong with a token name, or returns "" for a good one.
 func NameProblem(name string) string {
