@@ -70,7 +70,7 @@ func New(opts ...Option) (*Server, error) {
 	if len(scenarios) > 0 {
 		sc, err := combine(scenarios)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("iscmock: %w", err)
 		}
 		if s.scenario, err = sc.compile(); err != nil {
 			return nil, fmt.Errorf("iscmock: scenario %q: %w", sc.Name, err)
@@ -135,7 +135,7 @@ func gather[T any](sources []func() (T, error)) ([]T, error) {
 	for _, read := range sources {
 		v, err := read()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("iscmock: %w", err)
 		}
 		all = append(all, v)
 	}

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iscmock/iscmock/mock"
 )
@@ -38,5 +41,34 @@ func TestServerIsTheFullHandler(t *testing.T) {
 	}
 	if got := srv.Tenants(); len(got) != 1 || got[0] != "mounted" {
 		t.Errorf("tenants %v, want [mounted]", got)
+	}
+}
+
+// TestNewErrors: every error from New says where it comes from, whatever went wrong.
+func TestNewErrors(t *testing.T) {
+	dir := t.TempDir()
+	badFixtures := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badFixtures, []byte("identities: [{id: 'a b'}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	twoLimits := mock.Scenario{Name: "a", RateLimit: &mock.RateLimit{Requests: 1, Window: time.Second}}
+	cases := map[string][]mock.Option{
+		"missing fixture file":  {mock.WithFixtures(filepath.Join(dir, "nope.yaml"))},
+		"invalid fixtures":      {mock.WithFixtures(badFixtures)},
+		"missing scenario file": {mock.WithScenarioFile(filepath.Join(dir, "nope.yaml"))},
+		"two rate limits":       {mock.WithScenario(twoLimits), mock.WithScenario(twoLimits)},
+		"journal size":          {mock.WithJournalSize(-1)},
+		"clock out of range":    {mock.WithClock(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC))},
+	}
+	for name, opts := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv, err := mock.New(opts...)
+			if err == nil || !strings.HasPrefix(err.Error(), "iscmock: ") || strings.HasPrefix(err.Error(), "iscmock: iscmock: ") {
+				t.Errorf("New: %v, want one error starting with \"iscmock: \"", err)
+			}
+			if srv != nil {
+				t.Error("New returned a server with its error")
+			}
+		})
 	}
 }
