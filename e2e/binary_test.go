@@ -178,6 +178,9 @@ func TestBinaryBadFixtures(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "bad.yaml:9: personalAccessTokens[0].accessTokenValiditySeconds") {
 		t.Errorf("serve with a bad fixture file: %v, output %q; want a failure naming file, line and field", err, out)
 	}
+	if !strings.HasPrefix(string(out), "iscmock: ") || strings.Contains(string(out), "iscmock: iscmock:") {
+		t.Errorf("output %q: want it to start with one \"iscmock: \"", out)
+	}
 }
 
 func TestBinaryValidate(t *testing.T) {

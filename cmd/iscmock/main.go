@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -36,8 +37,9 @@ func main() {
 		if errors.As(err, &ec) {
 			code = ec.code
 		}
-		if err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "iscmock:", err)
+		if msg := err.Error(); msg != "" {
+			// The mock package's errors already say where they come from.
+			fmt.Fprintln(os.Stderr, "iscmock: "+strings.TrimPrefix(msg, "iscmock: "))
 		}
 		os.Exit(code)
 	}
