@@ -305,3 +305,14 @@ func TestTenantsStartWithTheScenario(t *testing.T) {
 		t.Errorf("stats JSON %s", raw)
 	}
 }
+
+// TestHealthHEAD: container health probes send HEAD.
+func TestHealthHEAD(t *testing.T) {
+	srv := newServer(t, mock.WithAdminToken("s3cret"))
+	for _, path := range []string{"/__admin/health", "/tenants/x/__admin/health"} {
+		res := do(t, srv, request{Method: http.MethodHead, Path: path})
+		if res.Status != http.StatusOK || len(res.Body) != 0 {
+			t.Errorf("HEAD %s: %d %q, want 200 without a body", path, res.Status, res.Body)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -266,3 +267,17 @@ var versions = []apiVersion{
 
 // msTime formats a time as ISC does.
 func msTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// serveDirect serves a request through Handler() in process, with no connection.
+func serveDirect(srv *mock.Server, method, path, tok, contentType, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	return rec
+}

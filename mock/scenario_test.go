@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -721,4 +724,134 @@ func TestScenarioErrors(t *testing.T) {
 			t.Errorf("JSON scenario: %+v %v", s, err)
 		}
 	})
+}
+
+// TestFaultDelayBounds: every scripted delay is at most mock.MaxDelay.
+func TestFaultDelayBounds(t *testing.T) {
+	srv := newServer(t)
+	for _, tc := range []struct{ name, doc, want string }{
+		{"fault delay", "rules:\n  - fault: timeout\n    delay: 1000h\n", "scenario:3: rules[0].delay: must be from 0 to 30s; got 1000h0m0s"},
+		{"response delay", "rules:\n  - respond: {status: 500, delay: 31s}\n", "scenario:2: rules[0].respond.delay: must be from 0 to 30s; got 31s"},
+		{"negative delay", "rules:\n  - fault: reset\n    delay: -1s\n", "rules[0].delay: must be from 0 to 30s; got -1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			adminErr(t, admin(t, srv, http.MethodPut, "/__admin/scenario", tc.doc), http.StatusBadRequest, tc.want)
+			if err := srv.LoadScenario(mock.Scenario{Rules: []mock.Rule{{Fault: "timeout", Delay: time.Hour}}}); err == nil {
+				t.Error("LoadScenario took a one-hour delay")
+			}
+		})
+	}
+}
+
+// heldScenario holds every list call for the longest delay a scenario may script: as a timeout
+// fault, or before a 503.
+func heldScenario(fault bool) mock.Scenario {
+	r := mock.Rule{Name: "hold", Match: mock.RuleMatch{Operation: "listPersonalAccessTokens"}, Fault: "timeout", Delay: mock.MaxDelay}
+	if !fault {
+		r.Fault, r.Delay, r.Respond = "", 0, &mock.Response{Status: 503, Delay: mock.MaxDelay}
+	}
+	return mock.Scenario{Name: "held", Rules: []mock.Rule{r}}
+}
+
+// holdList starts a list call that the scenario holds, and returns once the scenario holds it;
+// the channel gets the call's status (0 for a dropped connection, -1 if the client gave up).
+func holdList(t *testing.T, srv *mock.Server, tenant *mock.Tenant) <-chan int {
+	t.Helper()
+	tok := token(t, tenant, userID)
+	done := make(chan int, 1)
+	client := &http.Client{Transport: conformance.Unchecked, Timeout: mock.MaxDelay / 3} // far less than the hold
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, tenant.URL()+"/v3/personal-access-tokens?owner-id=me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := client.Do(req)
+		var netErr net.Error
+		switch {
+		case errors.As(err, &netErr) && netErr.Timeout():
+			done <- -1
+			return
+		case err != nil:
+			done <- 0
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	for {
+		if st, _ := tenant.ScenarioStats(); len(st.Rules) > 0 && st.Rules[0].Fired > 0 {
+			return done
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestHeldRequestsReleased: clearing or replacing the scenario, dropping the tenant or closing the
+// server ends every wait the scenario started, at once; the rule then acts as it would have.
+func TestHeldRequestsReleased(t *testing.T) {
+	timedOut := func(t *testing.T, done <-chan int, want int) {
+		t.Helper()
+		if got := <-done; got != want {
+			t.Errorf("held call ended with %d, want %d (0: connection dropped) before the client's timeout", got, want)
+		}
+	}
+	t.Run("clear", func(t *testing.T) {
+		srv := newServer(t)
+		_ = srv.LoadScenario(heldScenario(true))
+		done := holdList(t, srv, srv.Tenant)
+		srv.ClearScenario()
+		timedOut(t, done, 0)
+	})
+	t.Run("replace", func(t *testing.T) {
+		srv := newServer(t)
+		_ = srv.LoadScenario(heldScenario(false))
+		done := holdList(t, srv, srv.Tenant)
+		admin(t, srv, http.MethodPut, "/__admin/scenario", "name: other\nrules: []\n").wantStatus(t, http.StatusNoContent)
+		timedOut(t, done, 503)
+	})
+	t.Run("drop the tenant", func(t *testing.T) {
+		srv := newServer(t)
+		ta, _ := srv.OpenTenant("a")
+		_ = ta.LoadScenario(heldScenario(true))
+		done := holdList(t, srv, ta)
+		srv.DropTenant("a")
+		timedOut(t, done, 0)
+	})
+	t.Run("close", func(t *testing.T) {
+		srv := newServer(t)
+		_ = srv.LoadScenario(heldScenario(true))
+		done := holdList(t, srv, srv.Tenant)
+		closed := make(chan struct{})
+		go func() { srv.Close(); close(closed) }()
+		timedOut(t, done, 0)
+		<-closed
+	})
+}
+
+// TestHeldRequestsBound: at most mock.MaxHeld requests are held at once; past that a rule acts at
+// once rather than hold one more.
+func TestHeldRequestsBound(t *testing.T) {
+	srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start), mock.WithScenario(heldScenario(true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tok := token(t, srv, userID)
+	list := func() *httptest.ResponseRecorder {
+		return serveDirect(srv, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", tok, "", "")
+	}
+	// One more than the bound: exactly one of them is not held, and ends at once.
+	var wg sync.WaitGroup
+	done := make(chan *httptest.ResponseRecorder, mock.MaxHeld+1)
+	for range mock.MaxHeld + 1 {
+		wg.Go(func() { done <- list() })
+	}
+	select {
+	case rec := <-done:
+		if got := rec.Result().Header.Get("Iscmock-Fault"); got != "timeout" {
+			t.Errorf("one past the bound: Iscmock-Fault %q, want the timeout fault acting at once", got)
+		}
+	case <-time.After(10 * time.Second): // a guard, not a timing check: a held request waits 30 s
+		t.Error("every request was held, one past the bound too")
+	}
+	srv.ClearScenario()
+	wg.Wait()
 }

@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/iscmock/iscmock/mock"
 )
 
@@ -70,5 +72,82 @@ func TestNewErrors(t *testing.T) {
 				t.Error("New returned a server with its error")
 			}
 		})
+	}
+}
+
+// TestTenantSlotsOnlyOnRealUse: a request that a fresh tenant refuses creates no tenant, so no one
+// without credentials can fill the slots; a token minted from the fixtures, or an authorized admin
+// call, does.
+func TestTenantSlotsOnlyOnRealUse(t *testing.T) {
+	srv := newServer(t, mock.WithAdminToken("s3cret"), mock.WithMaxTenants(2))
+	for i := range 20 {
+		name := fmt.Sprintf("/tenants/squat%d", i)
+		adminErr(t, admin(t, srv, http.MethodPost, name+"/__admin/reset", ""), http.StatusUnauthorized, "admin token required")
+		do(t, srv, request{Method: http.MethodGet, Path: name + "/v3/personal-access-tokens", Token: token(t, srv, adminID)}).wantStatus(t, http.StatusUnauthorized)
+		do(t, srv, request{Method: http.MethodGet, Path: name + "/v3/nothing"}).wantStatus(t, http.StatusNotFound)
+		do(t, srv, request{Method: http.MethodPost, Path: name + "/oauth/token", Body: "grant_type=client_credentials&client_id=x&client_secret=y",
+			ContentType: "application/x-www-form-urlencoded"}).wantStatus(t, http.StatusUnauthorized)
+		admin(t, srv, http.MethodGet, name+"/__admin/health", "").wantStatus(t, http.StatusOK)
+	}
+	if got := srv.Tenants(); len(got) != 0 {
+		t.Fatalf("refused requests made tenants %v", got)
+	}
+	do(t, srv, request{Method: http.MethodPost, Path: "/tenants/ci-run-1/oauth/token", Body: form(credentials(userPAT)),
+		ContentType: "application/x-www-form-urlencoded"}).wantStatus(t, http.StatusOK)
+	admin(t, srv, http.MethodGet, "/tenants/ci-run-2/__admin/clock", "", "Authorization", "Bearer s3cret").wantStatus(t, http.StatusOK)
+	if got := srv.Tenants(); !cmp.Equal(got, []string{"ci-run-1", "ci-run-2"}) {
+		t.Errorf("tenants %v, want the two really used", got)
+	}
+	do(t, srv, request{Method: http.MethodPost, Path: "/tenants/ci-run-3/oauth/token", Body: form(credentials(userPAT)),
+		ContentType: "application/x-www-form-urlencoded"}).wantError(t, http.StatusBadRequest, "400.1.4 Limit violation", "at most 2 tenants")
+	adminErr(t, admin(t, srv, http.MethodGet, "/tenants/ci-run-3/__admin/clock", "", "Authorization", "Bearer s3cret"), http.StatusBadRequest, "at most 2 tenants")
+}
+
+// TestHandlerCalledDirectly: with no connection to drop (Handler() called with a recorder), no
+// fault panics in the caller; the recorder sees what was written before the fault, and the fault's
+// name in the Iscmock-Fault header.
+func TestHandlerCalledDirectly(t *testing.T) {
+	for _, tc := range []struct {
+		fault  string
+		status int // what the recorder holds
+	}{{"reset", 200}, {"empty", 200}, {"timeout", 200}, {"malformed", 200}} {
+		t.Run(tc.fault, func(t *testing.T) {
+			srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start),
+				mock.WithScenario(mock.Scenario{Rules: []mock.Rule{{Fault: tc.fault, Delay: time.Millisecond}}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			tok := token(t, srv, userID)
+			var rec *httptest.ResponseRecorder
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Fatalf("Handler() panicked in the caller: %v", v)
+					}
+				}()
+				rec = serveDirect(srv, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", tok, "", "")
+			}()
+			want := tc.fault
+			if tc.fault == "malformed" {
+				want = "" // an answer, cut in half
+			}
+			if got := rec.Result().Header.Get("Iscmock-Fault"); got != want || rec.Code != tc.status {
+				t.Errorf("recorder: %d, Iscmock-Fault %q; want %d, %q", rec.Code, got, tc.status, want)
+			}
+		})
+	}
+}
+
+// TestTenantScenarioCountsStay: a token request with good credentials claims its tenant before the
+// scenario counts it, so a rule that throttles the first grants lets the third through.
+func TestTenantScenarioCountsStay(t *testing.T) {
+	srv := newServer(t, scenarioFile("token-throttled.yaml"))
+	for i, want := range []int{429, 429, 200} {
+		res := do(t, srv, request{Method: http.MethodPost, Path: "/tenants/ci/oauth/token", Body: form(credentials(userPAT)),
+			ContentType: "application/x-www-form-urlencoded", Unchecked: true})
+		if res.Status != want {
+			t.Errorf("grant %d: %d, want %d", i+1, res.Status, want)
+		}
 	}
 }
