@@ -390,12 +390,11 @@ func (d *DB) Identities() []Identity {
 func (d *DB) SetDisabled(id string, disabled bool) error {
 	txn := d.write()
 	defer txn.Abort()
-	o, err := txn.First(tIdentity, ixID, key(id, 0))
-	must(err)
-	if o == nil {
+	identity := getIdentity(txn, id)
+	if identity == nil {
 		return ErrNotFound
 	}
-	changed := *o.(*Identity)
+	changed := *identity
 	changed.Disabled = disabled
 	must(txn.Insert(tIdentity, &changed))
 	d.commit(txn, true)
@@ -406,17 +405,16 @@ func (d *DB) SetDisabled(id string, disabled bool) error {
 func (d *DB) RemoveIdentity(id string) error {
 	txn := d.write()
 	defer txn.Abort()
-	o, err := txn.First(tIdentity, ixID, key(id, 0))
-	must(err)
-	if o == nil {
+	identity := getIdentity(txn, id)
+	if identity == nil {
 		return ErrNotFound
 	}
 	var tokens []*record
-	ownerRecords(txn, o.(*Identity).ID, func(r *record) bool { tokens = append(tokens, r); return true })
+	ownerRecords(txn, identity.ID, func(r *record) bool { tokens = append(tokens, r); return true })
 	for _, r := range tokens {
 		must(txn.Delete(tPAT, r))
 	}
-	must(txn.Delete(tIdentity, o))
+	must(txn.Delete(tIdentity, identity))
 	d.commit(txn, true)
 	return nil
 }
@@ -428,6 +426,15 @@ func (d *DB) PAT(id string) (PAT, bool) {
 		return PAT{}, false
 	}
 	return r.pat(id, true), true
+}
+
+func getIdentity(txn *memdb.Txn, id string) *Identity {
+	o, err := txn.First(tIdentity, ixID, key(id, 0))
+	must(err)
+	if o == nil {
+		return nil
+	}
+	return o.(*Identity)
 }
 
 func getRecord(txn *memdb.Txn, id string) *record {
