@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -125,6 +126,8 @@ func adminHandler(route adminRoute) http.Handler {
 		case route.open:
 		case cfg.noAdmin:
 			err = errAdminOff
+		case crossOrigin(r):
+			err = adminFail(http.StatusForbidden, "the admin API refuses requests from another origin's web page")
 		case cfg.adminToken != "" && !adminAuthorized(r, cfg.adminToken):
 			err = adminFail(http.StatusUnauthorized, "admin token required: send Authorization: Bearer <the --admin-token value>")
 		}
@@ -157,6 +160,21 @@ func serveUI(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(name, "/") || !ui.Serve(w, r, name) {
 		adminNotFound(w, r)
 	}
+}
+
+// crossOrigin tells a request a web page of another origin sent. A page may POST form or text
+// bodies anywhere without asking first, so without this any site the user visits could reset the
+// mock or move its clock; clients other than browsers send no Origin and are not affected.
+func crossOrigin(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || u.Host != r.Host
 }
 
 func adminAuthorized(r *http.Request, token string) bool {

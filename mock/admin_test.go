@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -314,5 +315,42 @@ func TestHealthHEAD(t *testing.T) {
 		if res.Status != http.StatusOK || len(res.Body) != 0 {
 			t.Errorf("HEAD %s: %d %q, want 200 without a body", path, res.Status, res.Body)
 		}
+	}
+}
+
+// TestAdminRefusesOtherOrigins: a web page of another origin cannot drive the admin API (a browser
+// sends its form and text POSTs without asking first); the dashboard's own origin and clients
+// without an Origin can.
+func TestAdminRefusesOtherOrigins(t *testing.T) {
+	srv := newServer(t)
+	host := strings.TrimPrefix(srv.URL(), "http://")
+	seedOne := func(id string) string {
+		return "identities:\n  - {id: " + id + ", name: Page Person}\n"
+	}
+	cases := []struct {
+		name   string
+		header []string
+		status int
+	}{
+		{"another origin", []string{"Origin", "http://evil.example"}, http.StatusForbidden},
+		{"another port", []string{"Origin", "http://127.0.0.1:1"}, http.StatusForbidden},
+		{"a cross-site fetch", []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{"unreadable origin", []string{"Origin", "null"}, http.StatusForbidden},
+		{"the dashboard's own origin", []string{"Origin", "http://" + host, "Sec-Fetch-Site", "same-origin"}, http.StatusNoContent},
+		{"no origin (curl, SDKs)", nil, http.StatusNoContent},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fmt.Sprintf("2c9180867b50d088017b554662fb31%02d", i)
+			res := admin(t, srv, http.MethodPost, "/__admin/fixtures", seedOne(id), tc.header...)
+			if tc.status == http.StatusForbidden {
+				adminErr(t, res, tc.status, "another origin")
+			} else {
+				res.wantStatus(t, tc.status)
+			}
+			if _, seeded := srv.Identity(id); seeded != (tc.status == http.StatusNoContent) {
+				t.Errorf("identity seeded: %v, want %v", seeded, tc.status == http.StatusNoContent)
+			}
+		})
 	}
 }
