@@ -168,7 +168,8 @@ func (s *Server) Handler() http.Handler { return s }
 
 // ServeHTTP serves every tenant and the admin API: mount the server in any http.Server or call it
 // directly. Called directly (a recorder, no connection), a fault that would drop the connection
-// ends the response as it stands instead, naming itself in the Iscmock-Fault header. (It shadows the root Tenant's ServeHTTP, which serves the root tenant alone.)
+// ends the response as it stands instead, naming itself in the Iscmock-Fault header. (It shadows
+// the root Tenant's ServeHTTP, which serves the root tenant alone.)
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/tenants/")
 	if !ok {
