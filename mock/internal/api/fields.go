@@ -15,20 +15,38 @@ import (
 var errNotUTF8 = unparsable("The request body is not valid UTF-8.")
 
 // decodeObject reads a JSON object into its members, undecoded, so that absent and null differ
-// from a zero value. Unknown members are ignored, as ISC ignores them.
+// from a zero value. Unknown members are ignored, as ISC ignores them; of a member given twice, the
+// last counts, as encoding/json has it.
 func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 	if !utf8.Valid(body) {
 		return nil, errNotUTF8
 	}
+	w := walk{b: body}
+	if !json.Valid(body) || w.next() != '{' {
+		return nil, notAnObject(body)
+	}
+	f := make(map[string]json.RawMessage, 8)
+	w.i++
+	for w.next() != '}' {
+		if len(f) > 0 {
+			w.i++ // the comma
+		}
+		name := memberName(w.value())
+		w.next()
+		w.i++ // the colon
+		f[string(name)] = w.value()
+	}
+	return f, nil
+}
+
+// notAnObject says, in encoding/json's words, why a body is not one JSON object.
+func notAnObject(body []byte) error {
 	var f map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&f); err != nil || f == nil {
-		return nil, unparsable("The request body must be a JSON object.%s", detail(err))
+		return unparsable("The request body must be a JSON object.%s", detail(err))
 	}
-	if dec.More() {
-		return nil, unparsable("The request body has data after the JSON object.")
-	}
-	return f, nil
+	return unparsable("The request body has data after the JSON object.")
 }
 
 func detail(err error) string {
@@ -44,8 +62,8 @@ func parseName(raw json.RawMessage) (string, error) {
 	if isNull(raw) {
 		return "", badRequest(codeMissing, "name is required.")
 	}
-	var name string
-	if err := json.Unmarshal(raw, &name); err != nil {
+	name, ok := jsonString(raw)
+	if !ok {
 		return "", unparsable("name must be a string.")
 	}
 	if problem := store.NameProblem(name); problem != "" {
@@ -112,8 +130,8 @@ func parseExpiration(v Version, raw json.RawMessage, now, created time.Time) (ti
 		}
 		return legacyExpiry(created), nil
 	}
-	var text string
-	if err := json.Unmarshal(raw, &text); err != nil {
+	text, ok := jsonString(raw)
+	if !ok {
 		return time.Time{}, unparsable("expirationDate must be a date-time string such as 2026-12-31T23:59:59.999Z.")
 	}
 	t, err := time.Parse(time.RFC3339Nano, text)

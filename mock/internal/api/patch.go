@@ -3,7 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -22,34 +22,112 @@ var patchOptions = func() *jsonpatch.ApplyOptions {
 	return o
 }()
 
-func (s *Service) applyPatch(c call, p store.PAT, patch jsonpatch.Patch) (store.PAT, error) {
-	// Only the owner patches a token: the caller is the owner shown.
+// applyPatch applies checked operations to a copy of the token and reads the result back.
+func (s *Service) applyPatch(c call, p store.PAT, ops []patchOp) (store.PAT, error) {
+	f, ok := setFields(c.v, p, ops)
+	if !ok {
+		var err error
+		if f, err = patchDocument(c, p, ops); err != nil {
+			return p, err
+		}
+	}
+	return readPatched(c, p, f, ops)
+}
+
+// patchedFields are the patchable members of a token's representation after a patch, as JSON;
+// nil for one the patch removed.
+type patchedFields struct {
+	name, scope, expirationDate, neverExpires json.RawMessage
+}
+
+// member is the field a pointer names, if it names a whole patchable field of the version.
+func (f *patchedFields) member(v Version, pointer string) *json.RawMessage {
+	switch pointer {
+	case "/name":
+		return &f.name
+	case "/scope":
+		return &f.scope
+	}
+	if !v.NeverExpire {
+		return nil
+	}
+	switch pointer {
+	case "/expirationDate":
+		return &f.expirationDate
+	case "/userAwareTokenNeverExpires":
+		return &f.neverExpires
+	}
+	return nil
+}
+
+// setFields applies a patch that only adds or replaces whole patchable fields, which is what
+// nearly every client sends, without a round trip through JSON and the library: every patchable
+// field is a member of the representation, and adding or replacing a member that exists sets it
+// (RFC 6902, 4.1 and 4.3). It reports false for any other patch, which patchDocument applies.
+// FuzzSetFieldsAsLibrary holds the two to the same result.
+func setFields(v Version, p store.PAT, ops []patchOp) (patchedFields, bool) {
+	var f patchedFields
+	for _, op := range ops {
+		if op.Op != "add" && op.Op != "replace" {
+			return f, false
+		}
+		m := f.member(v, *op.Path)
+		if m == nil {
+			return f, false
+		}
+		*m = op.Value
+	}
+	if f.name == nil {
+		f.name = appendString(nil, p.Name)
+	}
+	if f.scope == nil {
+		f.scope = appendStrings(nil, p.Scope)
+	}
+	if f.expirationDate == nil {
+		f.expirationDate = appendTime(nil, p.ExpirationDate)
+	}
+	if f.neverExpires == nil {
+		f.neverExpires = strconv.AppendBool(nil, p.UserAwareTokenNeverExpires)
+	}
+	return f, true
+}
+
+// patchDocument applies any patch with the json-patch library, to the token's representation as
+// its owner reads it (a "test" may read any field).
+func patchDocument(c call, p store.PAT, ops []patchOp) (patchedFields, error) {
 	doc := (&patItem{v: c.v, pat: p, owner: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}).appendJSON(nil)
-	patched, err := patch.ApplyWithOptions(doc, patchOptions)
+	patched, err := library(ops).ApplyWithOptions(doc, patchOptions)
 	if err != nil {
-		return p, badRequest(codeIllegal, "The JSON Patch could not be applied: %v", err)
+		return patchedFields{}, badRequest(codeIllegal, "The JSON Patch could not be applied: %v", err)
 	}
 	after, err := decodeObject(patched)
 	if err != nil {
+		return patchedFields{}, err
+	}
+	return patchedFields{name: after["name"], scope: after["scope"], expirationDate: after["expirationDate"],
+		neverExpires: after["userAwareTokenNeverExpires"]}, nil
+}
+
+// readPatched reads the patched fields back into the token, refusing what ISC refuses.
+func readPatched(c call, p store.PAT, f patchedFields, ops []patchOp) (store.PAT, error) {
+	var err error
+	if p.Name, err = parseName(f.name); err != nil {
 		return p, err
 	}
-	if p.Name, err = parseName(after["name"]); err != nil {
-		return p, err
-	}
-	if p.Scope, err = parseScope(after["scope"], nil); err != nil {
+	if p.Scope, err = parseScope(f.scope, nil); err != nil {
 		return p, err
 	}
 	if !c.v.NeverExpire {
 		return p, nil
 	}
-	if p.UserAwareTokenNeverExpires, err = parseBool("userAwareTokenNeverExpires", after["userAwareTokenNeverExpires"]); err != nil {
+	if p.UserAwareTokenNeverExpires, err = parseBool("userAwareTokenNeverExpires", f.neverExpires); err != nil {
 		return p, err
 	}
-	if !bytes.Equal(appendTime(nil, p.ExpirationDate), after["expirationDate"]) {
-		if p.ExpirationDate, err = parseExpiration(c.v, after["expirationDate"], c.now, p.Created); err != nil {
+	if !bytes.Equal(appendTime(nil, p.ExpirationDate), f.expirationDate) {
+		if p.ExpirationDate, err = parseExpiration(c.v, f.expirationDate, c.now, p.Created); err != nil {
 			return p, err
 		}
-		if p.ExpirationDate.IsZero() && !(p.UserAwareTokenNeverExpires && touches(patch, "/userAwareTokenNeverExpires")) {
+		if p.ExpirationDate.IsZero() && !(p.UserAwareTokenNeverExpires && touches(ops, "/userAwareTokenNeverExpires")) {
 			return p, badRequest(codeMissing, "Setting expirationDate to null needs userAwareTokenNeverExpires set to true in the same request.")
 		}
 	}
@@ -80,9 +158,8 @@ type patchOp struct {
 }
 
 // decodePatch parses an RFC 6902 document and checks every operation against what the version lets
-// a client change; "test" may read any field. The patch it returns is built from the checked
-// operations, so the library applies exactly what was checked.
-func decodePatch(v Version, body []byte) (jsonpatch.Patch, error) {
+// a client change; "test" may read any field.
+func decodePatch(v Version, body []byte) ([]patchOp, error) {
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '[' {
 		return nil, unparsable("The request body must be a JSON Patch document: a JSON array of operations.")
 	}
@@ -94,7 +171,6 @@ func decodePatch(v Version, body []byte) (jsonpatch.Patch, error) {
 		return nil, err
 	}
 	fields := patchable(v)
-	patch := make(jsonpatch.Patch, len(ops))
 	for i, op := range ops {
 		switch op.Op {
 		case "add", "replace", "test":
@@ -118,12 +194,20 @@ func decodePatch(v Version, body []byte) (jsonpatch.Patch, error) {
 		if op.Op != "test" && !under(*op.Path, fields) {
 			return nil, badRequest(codeIllegal, "Operation %d changes %s, which cannot be changed; patchable fields: %s.", i, *op.Path, strings.Join(fields, ", "))
 		}
-		patch[i] = op.operation()
 	}
-	return patch, nil
+	return ops, nil
 }
 
-// operation is the op as the patch library takes it: the members checked, nothing else.
+// library is the patch as the json-patch library takes it, built from the checked operations, so
+// that it applies exactly what was checked: their members, nothing else.
+func library(ops []patchOp) jsonpatch.Patch {
+	patch := make(jsonpatch.Patch, len(ops))
+	for i, op := range ops {
+		patch[i] = op.operation()
+	}
+	return patch
+}
+
 func (op patchOp) operation() jsonpatch.Operation {
 	member := func(v any) *json.RawMessage {
 		b, _ := json.Marshal(v) // strings and raw JSON always marshal
@@ -147,55 +231,61 @@ func malformedPatch(format string, args ...any) error {
 	return unparsable("The request body is not a valid JSON Patch document: "+format, args...)
 }
 
-// decodeOps reads the array of operations token by token, so that member names match exactly and
-// a member given twice is refused rather than one of its values silently winning.
+// decodeOps reads the array of operations so that member names match exactly and a member given
+// twice is refused, where encoding/json would match names in any case and let the last value win.
+// Once encoding/json has found the body to be JSON, a walk over it takes each member as it is.
 func decodeOps(body []byte) ([]patchOp, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+	if !json.Valid(body) {
+		var ops []json.RawMessage
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(&ops); err != nil {
+			return nil, malformedPatch("%v.", err)
+		}
+		return nil, malformedPatch("data follows the array of operations.")
+	}
+	w := walk{b: body}
+	if w.next() != '[' {
 		return nil, malformedPatch("it must be a JSON array of operations.")
 	}
+	w.i++
 	ops := []patchOp{}
-	for dec.More() {
+	for w.next() != ']' {
+		if len(ops) > 0 {
+			w.i++ // the comma
+		}
 		if len(ops) == MaxPatchOps {
 			return nil, badRequest(codeLimit, "A JSON Patch document may hold at most %d operations.", MaxPatchOps)
 		}
-		op, err := decodeOp(dec, len(ops))
+		op, err := decodeOp(w.value(), len(ops))
 		if err != nil {
 			return nil, err
 		}
 		ops = append(ops, op)
 	}
-	if _, err := dec.Token(); err != nil { // the closing ]
-		return nil, malformedPatch("%v.", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, malformedPatch("data follows the array of operations.")
-	}
 	return ops, nil
 }
 
-func decodeOp(dec *json.Decoder, i int) (patchOp, error) {
+// decodeOp reads one operation, raw: a JSON value.
+func decodeOp(raw []byte, i int) (patchOp, error) {
 	var op patchOp
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	if raw[0] != '{' {
 		return op, malformedPatch("operation %d is not a JSON object.", i)
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return op, malformedPatch("%v.", err)
+	w := walk{b: raw, i: 1}
+	var names members
+	for w.next() != '}' {
+		if names.n > 0 {
+			w.i++ // the comma
 		}
-		name, _ := tok.(string)
-		if seen[name] {
+		name := memberName(w.value())
+		if !names.add(name) {
 			return op, malformedPatch("operation %d has member %q twice.", i, name)
 		}
-		seen[name] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return op, malformedPatch("%v.", err)
-		}
+		w.next()
+		w.i++ // the colon
+		value := w.value()
 		var text *string
-		switch name {
+		switch string(name) {
 		case "op":
 			text = &op.Op
 		case "path":
@@ -205,16 +295,46 @@ func decodeOp(dec *json.Decoder, i int) (patchOp, error) {
 			op.From = new(string)
 			text = op.From
 		case "value":
-			op.Value = raw
+			op.Value = value
 		} // RFC 6902: other members are ignored (names are exact: "Path" is not "path")
-		if text != nil && json.Unmarshal(raw, text) != nil {
-			return op, malformedPatch("operation %d: %s must be a string.", i, name)
+		if text != nil && string(value) != "null" { // null leaves it empty, as encoding/json does
+			var ok bool
+			if *text, ok = jsonString(value); !ok {
+				return op, malformedPatch("operation %d: %s must be a string.", i, name)
+			}
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing }
-		return op, malformedPatch("%v.", err)
-	}
 	return op, nil
+}
+
+// members are the names an object has shown so far: the first few in a list, as an operation
+// has four members that count, the rest in a map, so that a huge object costs no more than it is long.
+type members struct {
+	n     int
+	first [8][]byte
+	more  map[string]bool
+}
+
+// add records a name; it reports false for one already seen.
+func (m *members) add(name []byte) bool {
+	for _, seen := range m.first[:min(m.n, len(m.first))] {
+		if bytes.Equal(seen, name) {
+			return false
+		}
+	}
+	if m.more[string(name)] {
+		return false
+	}
+	if m.n < len(m.first) {
+		m.first[m.n] = name
+	} else {
+		if m.more == nil {
+			m.more = map[string]bool{}
+		}
+		m.more[string(name)] = true
+	}
+	m.n++
+	return true
 }
 
 // under reports whether a JSON pointer names one of the fields or something inside one.
@@ -227,10 +347,10 @@ func under(pointer string, fields []string) bool {
 	return false
 }
 
-// touches reports whether the patch writes the pointer.
-func touches(patch jsonpatch.Patch, pointer string) bool {
-	for _, op := range patch {
-		if path, _ := op.Path(); path == pointer && op.Kind() != "test" {
+// touches reports whether the operations write the pointer.
+func touches(ops []patchOp, pointer string) bool {
+	for _, op := range ops {
+		if *op.Path == pointer && op.Op != "test" {
 			return true
 		}
 	}

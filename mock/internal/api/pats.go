@@ -144,7 +144,7 @@ func (s *Service) patchPAT(c call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	patch, err := decodePatch(c.v, body)
+	ops, err := decodePatch(c.v, body)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) patchPAT(c call) (any, error) {
 		if p.OwnerID != c.caller.ID || !c.rights.Has(auth.MyManage) {
 			return p, errForbidden
 		}
-		p, err := s.applyPatch(c, p, patch)
+		p, err := s.applyPatch(c, p, ops)
 		name = p.Name
 		return p, err
 	})

@@ -82,9 +82,15 @@ type resource map[string]route
 // routeTable is the one route table, built once for every server: each operation in every
 // version, plus the token and info endpoints. gorilla/mux matches the path; the resource it maps to
 // picks the route by method, so that matching a request copies nothing into its context.
+//
+// Matching tries each route's regular expression in turn, which costs a write more than its
+// store does; so the paths the templates spell out (and item paths: a collection, a slash and an
+// id) are looked up by their text first, in maps made from the same table.
 type routeTable struct {
 	paths     *mux.Router
 	resources map[*mux.Route]resource
+	literal   map[string]resource // by template, for templates without variables
+	items     map[string]resource // by the collection of an item template, "{collection}/{id}"
 }
 
 var router = sync.OnceValue(func() *routeTable {
@@ -106,7 +112,7 @@ var router = sync.OnceValue(func() *routeTable {
 		for _, op := range operations {
 			rt := route{op: op.ID, version: v.Name, handle: apiHandler(v, op)}
 			if op.Item {
-				add(op.Method, rt, v.Collection+"/{id}")
+				add(op.Method, rt, v.Collection+"/"+itemVar)
 			} else {
 				add(op.Method, rt, v.Collection, v.Collection+"/")
 			}
@@ -114,11 +120,18 @@ var router = sync.OnceValue(func() *routeTable {
 	}
 	add(http.MethodPost, route{op: OpToken, handle: (*Service).token}, "/oauth/token", "/oauth/token/")
 	add(http.MethodGet, route{op: OpInfo, handle: (*Service).info}, "/oauth/info", "/oauth/info/")
-	for _, res := range t.resources {
+	t.literal, t.items = map[string]resource{}, map[string]resource{}
+	for r, res := range t.resources {
 		res[http.MethodOptions] = route{gateway: true, handle: func(_ *Service, _ *exchange, w http.ResponseWriter, r *http.Request) error {
 			answerOptions(w, r, res.allowed())
 			return nil
 		}}
+		tpl, _ := r.GetPathTemplate()
+		if collection, ok := strings.CutSuffix(tpl, "/"+itemVar); ok {
+			t.items[collection] = res
+		} else {
+			t.literal[tpl] = res
+		}
 	}
 	return t
 })
@@ -137,20 +150,44 @@ func (t *routeTable) resource(path string) resource {
 
 var notFound = route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return errNotFound }}
 
+// itemVar is the variable of an item path, the token's id.
+const itemVar = "{id}"
+
 // lookup finds the request's route and the path's variables.
 func (t *routeTable) lookup(r *http.Request) (route, map[string]string) {
-	var match mux.RouteMatch
-	if !t.paths.Match(r, &match) {
-		return notFound, nil
+	res, vars, ok := t.spelled(r.URL.Path)
+	if !ok {
+		var match mux.RouteMatch
+		if !t.paths.Match(r, &match) {
+			return notFound, nil
+		}
+		res, vars = t.resources[match.Route], match.Vars
 	}
-	res := t.resources[match.Route]
 	if rt, ok := res[r.Method]; ok {
-		return rt, match.Vars
+		return rt, vars
 	}
 	return route{handle: func(_ *Service, _ *exchange, w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", strings.Join(res.allowed(), ", "))
 		return methodNotAllowed(r.Method)
 	}}, nil
+}
+
+// spelled finds the resource of a path that a template spells out, or that is an item template's
+// collection, a slash and an id (mux's {id} takes one segment, not empty); it reports false for
+// any other path, which mux matches. FuzzRouteLookup holds it to mux's answers.
+func (t *routeTable) spelled(path string) (resource, map[string]string, bool) {
+	if res, ok := t.literal[path]; ok {
+		return res, nil, true
+	}
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 || i == len(path)-1 {
+		return nil, nil, false
+	}
+	res, ok := t.items[path[:i]]
+	if !ok {
+		return nil, nil, false
+	}
+	return res, map[string]string{"id": path[i+1:]}, true
 }
 
 // allowed lists the resource's methods, for the Allow header.

@@ -97,7 +97,8 @@ func (r *Ring) Seqs() (last, gone uint64) {
 func (r *Ring) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.entries, r.next, r.full, r.gone = nil, 0, false, r.seq
+	clear(r.entries) // keeps the ring's room, but none of the entries' memory
+	r.entries, r.next, r.full, r.gone = r.entries[:0], 0, false, r.seq
 }
 
 // methods are the ones an entry keeps without a copy.

@@ -6,7 +6,6 @@ package store
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -86,8 +85,17 @@ func pack(s string) (string, bool) {
 	if !isHex(s) {
 		return s, false
 	}
-	b, _ := hex.DecodeString(s) // checked above: cannot fail
+	b, _ := packInto(make([]byte, 0, len(s)/2), s)
 	return string(b), true
+}
+
+// packInto is pack appending to b.
+func packInto(b []byte, s string) ([]byte, bool) {
+	if !isHex(s) {
+		return append(b, s...), false
+	}
+	b, _ = hex.AppendDecode(b, []byte(s)) // checked above: cannot fail
+	return b, true
 }
 
 func unpack(s string, isHex bool) string {
@@ -164,23 +172,33 @@ func (r *record) pat(id string, secret bool) PAT {
 const (
 	tIdentity = "identity"
 	tPAT      = "pat"
+	tOwned    = "owned"
 
-	ixID            = "id"
-	ixOwnerLastUsed = "owner_lastUsed"
+	ixID = "id"
 )
 
-// Tokens have two index entries, no more: each costs about 400 bytes in go-memdb, and the
-// (owner, lastUsed) index serves both an owner's tokens and, owner by owner, the whole tenant's.
+// owned is one owner's tokens, ordered by lastUsed (null first), then id: what an owner's list and
+// the lastUsed filters read, by binary search, and what a write checks names and the limit
+// against. Owners without tokens have none.
+type owned struct {
+	owner   string
+	records []*record
+}
+
+// A token has one index entry, by id, and a place in its owner's owned: an index entry costs
+// about 400 bytes in go-memdb and a write copies the nodes on its path, so a second index by owner
+// would cost more, in memory and in every write, than the owner's short list, copied on each of
+// its writes. The whole tenant is walked owner by owner, so that its filters cost what the owners
+// and the answer number, never the tokens.
 var schema = &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 	tIdentity: {Name: tIdentity, Indexes: map[string]*memdb.IndexSchema{
 		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*Identity).ID, 0) })},
 	}},
 	tPAT: {Name: tPAT, Indexes: map[string]*memdb.IndexSchema{
 		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { r := o.(*record); return packedKey(r.id, r.hexID) })},
-		ixOwnerLastUsed: {Name: ixOwnerLastUsed, Indexer: keyIndex(func(o any) []byte {
-			r := o.(*record)
-			return appendTimeKey(key(r.owner, timeKeySize), r.lastUsed)
-		})},
+	}},
+	tOwned: {Name: tOwned, Indexes: map[string]*memdb.IndexSchema{
+		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*owned).owner, 0) })},
 	}},
 }}
 
@@ -206,43 +224,48 @@ func (f keyIndex) FromArgs(args ...any) ([]byte, error) {
 	return key, nil
 }
 
-// key encodes an id for the indexes, compactly: lower-case hex (ISC's ids) as its raw bytes,
-// anything else as itself. Tags and a closing 0 keep keys prefix-free. A raw first byte is split
-// into its two halves, so that the widest node of an index has 16 branches rather than 256: every
-// write copies the nodes on its path. The key has room for extra more bytes, so that lookups
-// append to it without a second allocation.
+// key encodes an id for the indexes. Every write copies the nodes on its path, edges and all, so
+// keys are laid out to keep those nodes narrow: lower-case hex (ISC's ids) as the half bytes of its
+// raw bytes, closed by hexEnd, so that no node has more than 17 branches, even where many ids share
+// a long prefix and differ in one byte; anything else as itself after tagOther, closed by 0. The
+// closings keep keys prefix-free. The key has room for extra more bytes, so that lookups append to
+// it without a second allocation.
 func key(id string, extra int) []byte {
-	if isHex(id) {
-		n := len(id) / 2
-		k := make([]byte, 3+n, 3+n+extra)
-		k[0], k[1] = 1, byte(n)
-		_, _ = hex.Decode(k[3:], []byte(id)) // checked by isHex: cannot fail
-		k[2], k[3] = k[3]>>4, k[3]&0xf
-		return k
+	if !isHex(id) {
+		return append(append(append(make([]byte, 0, len(id)+2+extra), tagOther), id...), 0)
 	}
-	return append(append(append(make([]byte, 0, len(id)+2+extra), 2), id...), 0)
+	k := make([]byte, 0, len(id)+1+extra)
+	for i := range len(id) {
+		k = append(k, unhex(id[i]))
+	}
+	return append(k, hexEnd)
 }
 
 // packedKey is key for an id already packed.
 func packedKey(s string, isHex bool) []byte {
-	if isHex {
-		return append([]byte{1, byte(len(s)), s[0] >> 4, s[0] & 0xf}, s[1:]...)
+	if !isHex {
+		return append(append(append(make([]byte, 0, len(s)+2), tagOther), s...), 0)
 	}
-	return append(append([]byte{2}, s...), 0)
+	k := make([]byte, 0, 2*len(s)+1)
+	for i := range len(s) {
+		k = append(k, s[i]>>4, s[i]&0xf)
+	}
+	return append(k, hexEnd)
 }
 
-// appendTimeKey appends a key that orders null before every instant, and instants by time.
-func appendTimeKey(b []byte, ms int64) []byte {
-	if ms == null {
-		return append(b, 0)
+// Keys of hex ids are half bytes (0 to 15) closed by hexEnd; other keys start with tagOther.
+const (
+	hexEnd   = 16
+	tagOther = 17
+)
+
+// unhex is the value of a lower-case hex digit.
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
 	}
-	return binary.BigEndian.AppendUint64(append(b, 1), uint64(ms)^(1<<63))
+	return c - 'a' + 10
 }
-
-const timeKeySize = 9
-
-// afterOwner is past every key of an owner in the (owner, lastUsed) index.
-var afterOwner = []byte{2}
 
 // DB is one tenant's state. Reads run on an immutable snapshot; writes are serialized by memdb.
 type DB struct {
@@ -409,10 +432,11 @@ func (d *DB) RemoveIdentity(id string) error {
 	if identity == nil {
 		return ErrNotFound
 	}
-	var tokens []*record
-	ownerRecords(txn, identity.ID, func(r *record) bool { tokens = append(tokens, r); return true })
-	for _, r := range tokens {
-		must(txn.Delete(tPAT, r))
+	if o := getOwned(txn, identity.ID); o != nil {
+		for _, r := range o.records {
+			must(txn.Delete(tPAT, r))
+		}
+		must(txn.Delete(tOwned, o))
 	}
 	must(txn.Delete(tIdentity, identity))
 	d.commit(txn, true)
@@ -461,10 +485,12 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 			return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
 		}
 		p.OwnerID = o.(*Identity).ID // one copy of the owner's id, however many tokens it has
-		if err := checkName(txn, p); err != nil {
+		owner := getOwned(txn, p.OwnerID)
+		if err := checkOwner(owner, p, 0); err != nil {
 			return fmt.Errorf("token %s: %w", p.ID, err)
 		}
-		must(txn.Insert(tPAT, toRecord(p)))
+		r := toRecord(p)
+		put(txn, owner, getPacked(txn, r), r)
 	}
 	d.commit(txn, len(ids) > 0)
 	return nil
@@ -475,13 +501,11 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 func (d *DB) Create(p PAT, limit int) error {
 	txn := d.write()
 	defer txn.Abort()
-	if err := checkName(txn, p); err != nil {
+	owner := getOwned(txn, p.OwnerID)
+	if err := checkOwner(owner, p, limit); err != nil {
 		return err
 	}
-	if limit > 0 && countUnmanaged(txn, p.OwnerID) >= limit {
-		return ErrOwnerLimit
-	}
-	must(txn.Insert(tPAT, toRecord(p)))
+	put(txn, owner, nil, toRecord(p))
 	d.commit(txn, false)
 	return nil
 }
@@ -522,10 +546,11 @@ func (d *DB) swap(old, r *record, p PAT) (bool, error) {
 	if getRecord(txn, p.ID) != old {
 		return false, nil
 	}
-	if err := checkName(txn, p); err != nil {
+	owner := getOwned(txn, p.OwnerID)
+	if err := checkOwner(owner, p, 0); err != nil {
 		return false, err
 	}
-	must(txn.Insert(tPAT, r))
+	put(txn, owner, old, r)
 	d.commit(txn, false)
 	return true, nil
 }
@@ -541,9 +566,81 @@ func (d *DB) Delete(id string, allow func(PAT) error) error {
 	if err := allow(r.pat(id, false)); err != nil {
 		return err
 	}
+	unown(txn, r)
 	must(txn.Delete(tPAT, r))
 	d.commit(txn, false)
 	return nil
+}
+
+// put stores r in place of old, the stored token with its id, if any; owner is r's owner's
+// tokens, as stored (nil for none).
+func put(txn *memdb.Txn, owner *owned, old, r *record) {
+	if old != nil && old.owner != r.owner {
+		unown(txn, old)
+		old = nil
+	}
+	var records []*record
+	if owner != nil {
+		records = owner.records
+	}
+	next := make([]*record, 0, len(records)+1)
+	for _, x := range records {
+		if x != old {
+			next = append(next, x)
+		}
+	}
+	i, _ := slices.BinarySearchFunc(next, r, compareRecords)
+	must(txn.Insert(tOwned, &owned{owner: r.owner, records: slices.Insert(next, i, r)}))
+	must(txn.Insert(tPAT, r))
+}
+
+// unown takes the stored token r out of its owner's tokens.
+func unown(txn *memdb.Txn, r *record) {
+	o := getOwned(txn, r.owner)
+	if len(o.records) == 1 {
+		must(txn.Delete(tOwned, o))
+		return
+	}
+	next := make([]*record, 0, len(o.records)-1)
+	for _, x := range o.records {
+		if x != r {
+			next = append(next, x)
+		}
+	}
+	must(txn.Insert(tOwned, &owned{owner: o.owner, records: next}))
+}
+
+// compareRecords orders an owner's tokens: by lastUsed, null first, then by id.
+func compareRecords(a, b *record) int {
+	if c := cmp.Compare(a.lastUsed, b.lastUsed); c != 0 {
+		return c
+	}
+	if a.hexID != b.hexID {
+		if a.hexID {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+func getOwned(txn *memdb.Txn, owner string) *owned {
+	o, err := txn.First(tOwned, ixID, key(owner, 0))
+	must(err)
+	if o == nil {
+		return nil
+	}
+	return o.(*owned)
+}
+
+// getPacked is the stored token with r's id.
+func getPacked(txn *memdb.Txn, r *record) *record {
+	o, err := txn.First(tPAT, ixID, packedKey(r.id, r.hexID))
+	must(err)
+	if o == nil {
+		return nil
+	}
+	return o.(*record)
 }
 
 // Query selects tokens: of one owner when Owner is set, and with lastUsed in LastUsed when it is set.
@@ -572,10 +669,14 @@ func (d *DB) Each(q Query, fn func(PAT)) {
 	}
 	recs := make([]*record, 0, 16) // a page of an owner's tokens, without an allocation
 	if q.Owner != "" {
-		recs = listOwner(txn, q.Owner, set, recs)
+		if o := getOwned(txn, q.Owner); o != nil {
+			recs = listOwner(o.records, set, recs)
+		}
 	} else {
-		for owner := firstOwner(txn, nil); owner != ""; owner = firstOwner(txn, append(key(owner, 1), afterOwner...)) {
-			recs = listOwner(txn, owner, set, recs)
+		it, err := txn.Get(tOwned, ixID)
+		must(err)
+		for o := it.Next(); o != nil; o = it.Next() {
+			recs = listOwner(o.(*owned).records, set, recs)
 		}
 	}
 	slices.SortFunc(recs, func(a, b *record) int {
@@ -602,80 +703,52 @@ func (d *DB) Each(q Query, fn func(PAT)) {
 	}
 }
 
-// firstOwner is the owner of the first token at or after key in the (owner, lastUsed) index.
-func firstOwner(txn *memdb.Txn, key []byte) string {
-	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, key)
-	must(err)
-	if o := it.Next(); o != nil {
-		return o.(*record).owner
-	}
-	return ""
-}
-
-// listOwner appends the owner's tokens whose lastUsed is in set.
-func listOwner(txn *memdb.Txn, owner string, set filter.Set, out []*record) []*record {
+// listOwner appends the owner's tokens, records, whose lastUsed is in set.
+func listOwner(records []*record, set filter.Set, out []*record) []*record {
 	ranges := set.Ranges
 	if set.Null && len(ranges) > 0 && ranges[0].Lo == math.MinInt64 {
 		// Null sorts just before the first instant: one walk covers both.
-		out = scanOwner(txn, owner, null, ranges[0].Hi, out)
+		out = scanOwner(records, null, ranges[0].Hi, out)
 		ranges = ranges[1:]
 	} else if set.Null {
-		out = scanOwner(txn, owner, null, null, out)
+		out = scanOwner(records, null, null, out)
 	}
 	for _, rg := range ranges {
-		out = scanOwner(txn, owner, max(rg.Lo, null+1), rg.Hi, out) // null sorts before every instant
+		out = scanOwner(records, max(rg.Lo, null+1), rg.Hi, out) // null sorts before every instant
 	}
 	return out
 }
 
-// scanOwner appends the owner's tokens whose lastUsed lies from from to to, null being the least.
-func scanOwner(txn *memdb.Txn, owner string, from, to int64, out []*record) []*record {
-	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, appendTimeKey(key(owner, timeKeySize), from))
-	must(err)
-	for o := it.Next(); o != nil; o = it.Next() {
-		r := o.(*record)
-		if r.owner != owner || r.lastUsed > to {
-			break
-		}
-		out = append(out, r)
+// scanOwner appends the tokens whose lastUsed lies from from to to, null being the least.
+func scanOwner(records []*record, from, to int64, out []*record) []*record {
+	i, _ := slices.BinarySearchFunc(records, from, func(r *record, t int64) int { return cmp.Compare(r.lastUsed, t) })
+	for ; i < len(records) && records[i].lastUsed <= to; i++ {
+		out = append(out, records[i])
 	}
 	return out
 }
 
-// ownerRecords calls fn with each of the owner's tokens until it returns false.
-func ownerRecords(txn *memdb.Txn, owner string, fn func(*record) bool) {
-	it, err := txn.LowerBound(tPAT, ixOwnerLastUsed, key(owner, 0))
-	must(err)
-	for o := it.Next(); o != nil; o = it.Next() {
-		r := o.(*record)
-		if r.owner != owner || !fn(r) {
-			return
-		}
-	}
-}
-
-// checkName enforces unique names per owner, ignoring case, the token itself excluded.
-func checkName(txn *memdb.Txn, p PAT) error {
-	var err error
-	id, isHex := pack(p.ID)
-	ownerRecords(txn, p.OwnerID, func(r *record) bool {
-		if (r.id != id || r.hexID != isHex) && strings.EqualFold(r.name, p.Name) {
-			err = ErrNameTaken
-		}
-		return err == nil
-	})
-	return err
-}
-
-func countUnmanaged(txn *memdb.Txn, owner string) int {
+// checkOwner enforces, in one walk of the owner's tokens, unique names per owner, ignoring case,
+// the token itself excluded, and, when limit > 0, at most limit unmanaged tokens besides it.
+func checkOwner(owner *owned, p PAT, limit int) error {
+	var buf [64]byte
+	id, isHex := packInto(buf[:0], p.ID)
 	n := 0
-	ownerRecords(txn, owner, func(r *record) bool {
-		if !r.managed {
-			n++
+	if owner != nil {
+		for _, r := range owner.records {
+			switch {
+			case r.id == string(id) && r.hexID == isHex:
+			case strings.EqualFold(r.name, p.Name):
+				return ErrNameTaken
+			case !r.managed:
+				n++
+			}
 		}
-		return true
-	})
-	return n
+	}
+	if limit > 0 && n >= limit {
+		return ErrOwnerLimit
+	}
+	return nil
 }
 
 // must panics on memdb errors that only a schema mistake can cause.

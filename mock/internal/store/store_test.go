@@ -12,7 +12,8 @@ import (
 	"github.com/iscmock/iscmock/mock/internal/filter"
 )
 
-// TestListMatchesScan: the index-driven List answers what a scan of every token would.
+// TestListMatchesScan: List, walking owners and binary searches, answers what a scan of every token
+// would, as tokens are seeded, moved, used and deleted.
 func TestListMatchesScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -35,39 +36,76 @@ func TestListMatchesScan(t *testing.T) {
 	if err := db.Seed(ids, pats); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 200 {
-		set := filter.Set{Null: rng.IntN(2) == 0}
-		lo := int64(math.MinInt64)
-		for range rng.IntN(3) {
-			a := filter.Millis(base.Add(time.Duration(rng.IntN(120)-10) * time.Hour))
-			b := a + int64(rng.IntN(20))*3600e3
-			if a > lo {
-				set.Ranges = append(set.Ranges, filter.Range{Lo: a, Hi: b})
-				lo = b + 2
+	byID := map[string]PAT{}
+	for _, p := range pats {
+		byID[p.ID] = p
+	}
+	check := func(round int) {
+		t.Helper()
+		for i := range 200 {
+			set := filter.Set{Null: rng.IntN(2) == 0}
+			lo := int64(math.MinInt64)
+			for range rng.IntN(3) {
+				a := filter.Millis(base.Add(time.Duration(rng.IntN(120)-10) * time.Hour))
+				b := a + int64(rng.IntN(20))*3600e3
+				if a > lo {
+					set.Ranges = append(set.Ranges, filter.Range{Lo: a, Hi: b})
+					lo = b + 2
+				}
+			}
+			if i%5 == 0 {
+				set = filter.All() // open-ended ranges run to the end of an owner's tokens
+			}
+			q := Query{LastUsed: &set}
+			if i%2 == 0 {
+				q.Owner = owners[rng.IntN(len(owners))]
+			}
+			var want []string
+			for _, p := range byID {
+				if (q.Owner == "" || p.OwnerID == q.Owner) && set.Contains(p.LastUsed) {
+					want = append(want, p.ID)
+				}
+			}
+			var got []string
+			for _, p := range db.List(q) {
+				got = append(got, p.ID)
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d, query %+v %+v: List %v, scan %v", round, q, set, got, want)
 			}
 		}
-		if i%5 == 0 {
-			set = filter.All() // open-ended ranges run to the end of an owner's keys
-		}
-		q := Query{LastUsed: &set}
-		if i%2 == 0 {
-			q.Owner = owners[rng.IntN(len(owners))]
-		}
-		var want []string
-		for _, p := range pats {
-			if (q.Owner == "" || p.OwnerID == q.Owner) && set.Contains(p.LastUsed) {
-				want = append(want, p.ID)
+	}
+	check(0)
+	// Tokens move between owners (a seed replacing them), change lastUsed and go: every list follows.
+	for round := 1; round <= 5; round++ {
+		for range 60 {
+			id := fmt.Sprintf("%032d", rng.IntN(len(pats)))
+			p, ok := byID[id]
+			switch {
+			case !ok:
+			case rng.IntN(3) == 0:
+				if err := db.Delete(id, func(PAT) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+				delete(byID, id)
+			case rng.IntN(2) == 0:
+				p.OwnerID = owners[rng.IntN(len(owners))]
+				p.Name = fmt.Sprint(p.Name, "-", round) // unique at the new owner
+				if err := db.Seed(nil, []PAT{p}); err != nil {
+					t.Fatal(err)
+				}
+				byID[id] = p
+			default:
+				p.LastUsed = base.Add(time.Duration(rng.IntN(100)) * time.Hour)
+				if _, err := db.Update(id, func(q PAT) (PAT, error) { q.LastUsed = p.LastUsed; return q, nil }); err != nil {
+					t.Fatal(err)
+				}
+				byID[id] = p
 			}
 		}
-		var got []string
-		for _, p := range db.List(q) {
-			got = append(got, p.ID)
-		}
-		slices.Sort(want)
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Fatalf("query %+v %+v: List %v, scan %v", q, set, got, want)
-		}
+		check(round)
 	}
 }
 
