@@ -204,6 +204,7 @@ func decodeOpByTokens(dec *json.Decoder, i int) (patchOp, error) {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return op, malformedPatch("operation %d is not a JSON object.", i)
 	}
+	texts := map[string]func(*string){"op": func(s *string) { op.Op = *s }, "path": func(s *string) { op.Path = s }, "from": func(s *string) { op.From = s }}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -219,21 +220,15 @@ func decodeOpByTokens(dec *json.Decoder, i int) (patchOp, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return op, malformedPatch("%v.", err)
 		}
-		var text *string
-		switch name {
-		case "op":
-			text = &op.Op
-		case "path":
-			op.Path = new(string)
-			text = op.Path
-		case "from":
-			op.From = new(string)
-			text = op.From
-		case "value":
+		if name == "value" {
 			op.Value = raw
-		} // RFC 6902: other members are ignored (names are exact: "Path" is not "path")
-		if text != nil && json.Unmarshal(raw, text) != nil {
-			return op, malformedPatch("operation %d: %s must be a string.", i, name)
+		}
+		if set, ok := texts[name]; ok {
+			text := new(string)
+			if json.Unmarshal(raw, text) != nil {
+				return op, malformedPatch("operation %d: %s must be a string.", i, name)
+			}
+			set(text)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing }

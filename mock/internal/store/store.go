@@ -413,7 +413,7 @@ func (d *DB) Identities() []Identity {
 func (d *DB) SetDisabled(id string, disabled bool) error {
 	txn := d.write()
 	defer txn.Abort()
-	identity := getIdentity(txn, id)
+	identity := first[Identity](txn, tIdentity, key(id, 0))
 	if identity == nil {
 		return ErrNotFound
 	}
@@ -428,11 +428,11 @@ func (d *DB) SetDisabled(id string, disabled bool) error {
 func (d *DB) RemoveIdentity(id string) error {
 	txn := d.write()
 	defer txn.Abort()
-	identity := getIdentity(txn, id)
+	identity := first[Identity](txn, tIdentity, key(id, 0))
 	if identity == nil {
 		return ErrNotFound
 	}
-	if o := getOwned(txn, identity.ID); o != nil {
+	if o := first[owned](txn, tOwned, key(identity.ID, 0)); o != nil {
 		for _, r := range o.records {
 			must(txn.Delete(tPAT, r))
 		}
@@ -445,28 +445,21 @@ func (d *DB) RemoveIdentity(id string) error {
 
 // PAT returns the token with the given id.
 func (d *DB) PAT(id string) (PAT, bool) {
-	r := getRecord(d.read(), id)
+	r := first[record](d.read(), tPAT, key(id, 0))
 	if r == nil {
 		return PAT{}, false
 	}
 	return r.pat(id, true), true
 }
 
-func getIdentity(txn *memdb.Txn, id string) *Identity {
-	o, err := txn.First(tIdentity, ixID, key(id, 0))
+// first is the object of the table whose id's key is k, or nil.
+func first[T any](txn *memdb.Txn, table string, k []byte) *T {
+	o, err := txn.First(table, ixID, k)
 	must(err)
 	if o == nil {
 		return nil
 	}
-	return o.(*Identity)
-}
-
-func getRecord(txn *memdb.Txn, id string) *record {
-	o, err := txn.First(tPAT, ixID, key(id, 0))
-	if err != nil || o == nil {
-		return nil
-	}
-	return o.(*record)
+	return o.(*T)
 }
 
 // Seed adds or replaces identities and tokens as one change: either all of them are stored or none.
@@ -485,12 +478,12 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 			return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
 		}
 		p.OwnerID = o.(*Identity).ID // one copy of the owner's id, however many tokens it has
-		owner := getOwned(txn, p.OwnerID)
+		owner := first[owned](txn, tOwned, key(p.OwnerID, 0))
 		if err := checkOwner(owner, p, 0); err != nil {
 			return fmt.Errorf("token %s: %w", p.ID, err)
 		}
 		r := toRecord(p)
-		put(txn, owner, getPacked(txn, r), r)
+		put(txn, owner, first[record](txn, tPAT, packedKey(r.id, r.hexID)), r)
 	}
 	d.commit(txn, len(ids) > 0)
 	return nil
@@ -501,7 +494,7 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 func (d *DB) Create(p PAT, limit int) error {
 	txn := d.write()
 	defer txn.Abort()
-	owner := getOwned(txn, p.OwnerID)
+	owner := first[owned](txn, tOwned, key(p.OwnerID, 0))
 	if err := checkOwner(owner, p, limit); err != nil {
 		return err
 	}
@@ -517,7 +510,7 @@ func (d *DB) Create(p PAT, limit int) error {
 // on the new state. Each retry means another writer succeeded, so updates always progress.
 func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	for {
-		old := getRecord(d.read(), id)
+		old := first[record](d.read(), tPAT, key(id, 0))
 		if old == nil {
 			return PAT{}, ErrNotFound
 		}
@@ -543,10 +536,10 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 func (d *DB) swap(old, r *record, p PAT) (bool, error) {
 	txn := d.write()
 	defer txn.Abort()
-	if getRecord(txn, p.ID) != old {
+	if first[record](txn, tPAT, key(p.ID, 0)) != old {
 		return false, nil
 	}
-	owner := getOwned(txn, p.OwnerID)
+	owner := first[owned](txn, tOwned, key(p.OwnerID, 0))
 	if err := checkOwner(owner, p, 0); err != nil {
 		return false, err
 	}
@@ -559,7 +552,7 @@ func (d *DB) swap(old, r *record, p PAT) (bool, error) {
 func (d *DB) Delete(id string, allow func(PAT) error) error {
 	txn := d.write()
 	defer txn.Abort()
-	r := getRecord(txn, id)
+	r := first[record](txn, tPAT, key(id, 0))
 	if r == nil {
 		return ErrNotFound
 	}
@@ -596,7 +589,7 @@ func put(txn *memdb.Txn, owner *owned, old, r *record) {
 
 // unown takes the stored token r out of its owner's tokens.
 func unown(txn *memdb.Txn, r *record) {
-	o := getOwned(txn, r.owner)
+	o := first[owned](txn, tOwned, key(r.owner, 0))
 	if len(o.records) == 1 {
 		must(txn.Delete(tOwned, o))
 		return
@@ -622,25 +615,6 @@ func compareRecords(a, b *record) int {
 		return 1
 	}
 	return strings.Compare(a.id, b.id)
-}
-
-func getOwned(txn *memdb.Txn, owner string) *owned {
-	o, err := txn.First(tOwned, ixID, key(owner, 0))
-	must(err)
-	if o == nil {
-		return nil
-	}
-	return o.(*owned)
-}
-
-// getPacked is the stored token with r's id.
-func getPacked(txn *memdb.Txn, r *record) *record {
-	o, err := txn.First(tPAT, ixID, packedKey(r.id, r.hexID))
-	must(err)
-	if o == nil {
-		return nil
-	}
-	return o.(*record)
 }
 
 // Query selects tokens: of one owner when Owner is set, and with lastUsed in LastUsed when it is set.
@@ -669,7 +643,7 @@ func (d *DB) Each(q Query, fn func(PAT)) {
 	}
 	recs := make([]*record, 0, 16) // a page of an owner's tokens, without an allocation
 	if q.Owner != "" {
-		if o := getOwned(txn, q.Owner); o != nil {
+		if o := first[owned](txn, tOwned, key(q.Owner, 0)); o != nil {
 			recs = listOwner(o.records, set, recs)
 		}
 	} else {
