@@ -153,41 +153,38 @@ var notFound = route{handle: func(*Service, *exchange, http.ResponseWriter, *htt
 // itemVar is the variable of an item path, the token's id.
 const itemVar = "{id}"
 
-// lookup finds the request's route and the path's variables.
-func (t *routeTable) lookup(r *http.Request) (route, map[string]string) {
-	res, vars, ok := t.spelled(r.URL.Path)
+// lookup finds the request's route and, for an item, the id the path names.
+func (t *routeTable) lookup(r *http.Request) (route, string) {
+	res, id, ok := t.spelled(r.URL.Path)
 	if !ok {
 		var match mux.RouteMatch
 		if !t.paths.Match(r, &match) {
-			return notFound, nil
+			return notFound, ""
 		}
-		res, vars = t.resources[match.Route], match.Vars
+		res, id = t.resources[match.Route], match.Vars["id"]
 	}
 	if rt, ok := res[r.Method]; ok {
-		return rt, vars
+		return rt, id
 	}
 	return route{handle: func(_ *Service, _ *exchange, w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", strings.Join(res.allowed(), ", "))
 		return methodNotAllowed(r.Method)
-	}}, nil
+	}}, ""
 }
 
 // spelled finds the resource of a path that a template spells out, or that is an item template's
-// collection, a slash and an id (mux's {id} takes one segment, not empty); it reports false for
-// any other path, which mux matches. FuzzRouteLookup holds it to mux's answers.
-func (t *routeTable) spelled(path string) (resource, map[string]string, bool) {
+// collection, a slash and an id (mux's {id} takes one segment, not empty), with the id; it reports
+// false for any other path, which mux matches. FuzzRouteLookup holds it to mux's answers.
+func (t *routeTable) spelled(path string) (res resource, id string, ok bool) {
 	if res, ok := t.literal[path]; ok {
-		return res, nil, true
+		return res, "", true
 	}
 	i := strings.LastIndexByte(path, '/')
 	if i < 0 || i == len(path)-1 {
-		return nil, nil, false
+		return nil, "", false
 	}
-	res, ok := t.items[path[:i]]
-	if !ok {
-		return nil, nil, false
-	}
-	return res, map[string]string{"id": path[i+1:]}, true
+	res, ok = t.items[path[:i]]
+	return res, path[i+1:], ok
 }
 
 // allowed lists the resource's methods, for the Allow header.

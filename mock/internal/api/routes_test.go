@@ -1,7 +1,6 @@
 package api
 
 import (
-	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -25,7 +24,7 @@ func FuzzRouteLookup(f *testing.F) {
 		f.Add(p)
 	}
 	f.Fuzz(func(tt *testing.T, path string) {
-		res, vars, ok := t.spelled(path)
+		res, id, ok := t.spelled(path)
 		if !ok {
 			return
 		}
@@ -36,8 +35,8 @@ func FuzzRouteLookup(f *testing.F) {
 		if want := t.resources[match.Route]; reflect.ValueOf(res).Pointer() != reflect.ValueOf(want).Pointer() {
 			tt.Fatalf("%q: looked up by its text, a resource other than mux's", path)
 		}
-		if len(vars)+len(match.Vars) > 0 && !maps.Equal(vars, match.Vars) {
-			tt.Fatalf("%q: variables %v, mux's %v", path, vars, match.Vars)
+		if id != match.Vars["id"] || len(match.Vars) > 1 {
+			tt.Fatalf("%q: id %q, mux's variables %v", path, id, match.Vars)
 		}
 	})
 }

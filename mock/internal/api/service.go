@@ -80,7 +80,7 @@ func New(cfg Config) *Service {
 // learns about it for headers, the log and the journal. One allocation holds it all.
 type exchange struct {
 	route     route
-	vars      map[string]string // the path's variables
+	id        string // the token an item path names
 	w         statusWriter
 	path      string // as requested, tenant prefix included
 	requestID string
@@ -122,22 +122,22 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // ServeHTTP serves the tenant's API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt, vars := router().lookup(r)
-	s.serve(w, r, rt, vars)
+	rt, id := router().lookup(r)
+	s.serve(w, r, rt, id)
 }
 
 // Refuse answers a request with err, as the API answers its own errors.
 func (s *Service) Refuse(w http.ResponseWriter, r *http.Request, err error) {
-	s.serve(w, r, route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return err }}, nil)
+	s.serve(w, r, route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return err }}, "")
 }
 
 // serve runs the route with the headers every ISC response carries, lets the tenant's scenario act
 // first, logs and journals the request, and turns a panic into ISC's 500 rather than a dropped
 // connection.
-func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, vars map[string]string) {
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, id string) {
 	start := time.Now()
 	logging := s.Logger.Enabled(r.Context(), slog.LevelInfo)
-	ex := &exchange{route: rt, vars: vars, path: s.Prefix + r.URL.Path, requestID: s.IDs.Hex(16)}
+	ex := &exchange{route: rt, id: id, path: s.Prefix + r.URL.Path, requestID: s.IDs.Hex(16)}
 	ex.header[0] = ex.requestID
 	hdr := w.Header()
 	hdr["SLPT-Request-ID"] = ex.header[:] // ISC's spelling, which Set would canonicalize
@@ -222,7 +222,7 @@ func apiHandler(v Version, op operation) handler {
 		if !auth.Allows(claims.Scope, op.Scopes) {
 			return errForbidden
 		}
-		c := call{r: r, v: v, id: ex.vars["id"], now: s.Now(), caller: caller,
+		c := call{r: r, v: v, id: ex.id, now: s.Now(), caller: caller,
 			rights: auth.Effective(caller.UserLevels, caller.Rights, claims.Scope)}
 		body, err := op.handle(s, c)
 		if err != nil {
