@@ -183,6 +183,13 @@ const (
 type owned struct {
 	owner   string
 	records []*record
+	// The least and the greatest lastUsed, kept here so that a filter passes over an owner with no
+	// token in its ranges without reading the tokens, which lie anywhere in memory.
+	first, last int64
+}
+
+func newOwned(owner string, records []*record) *owned {
+	return &owned{owner: owner, records: records, first: records[0].lastUsed, last: records[len(records)-1].lastUsed}
 }
 
 // A token has one index entry, by id, and a place in its owner's owned: an index entry costs
@@ -583,7 +590,7 @@ func put(txn *memdb.Txn, owner *owned, old, r *record) {
 		}
 	}
 	i, _ := slices.BinarySearchFunc(next, r, compareRecords)
-	must(txn.Insert(tOwned, &owned{owner: r.owner, records: slices.Insert(next, i, r)}))
+	must(txn.Insert(tOwned, newOwned(r.owner, slices.Insert(next, i, r))))
 	must(txn.Insert(tPAT, r))
 }
 
@@ -600,7 +607,7 @@ func unown(txn *memdb.Txn, r *record) {
 			next = append(next, x)
 		}
 	}
-	must(txn.Insert(tOwned, &owned{owner: o.owner, records: next}))
+	must(txn.Insert(tOwned, newOwned(o.owner, next)))
 }
 
 // compareRecords orders an owner's tokens: by lastUsed, null first, then by id.
@@ -644,13 +651,13 @@ func (d *DB) Each(q Query, fn func(PAT)) {
 	recs := make([]*record, 0, 16) // a page of an owner's tokens, without an allocation
 	if q.Owner != "" {
 		if o := first[owned](txn, tOwned, key(q.Owner, 0)); o != nil {
-			recs = listOwner(o.records, set, recs)
+			recs = listOwner(o, set, recs)
 		}
 	} else {
 		it, err := txn.Get(tOwned, ixID)
 		must(err)
 		for o := it.Next(); o != nil; o = it.Next() {
-			recs = listOwner(o.(*owned).records, set, recs)
+			recs = listOwner(o.(*owned), set, recs)
 		}
 	}
 	slices.SortFunc(recs, func(a, b *record) int {
@@ -677,24 +684,28 @@ func (d *DB) Each(q Query, fn func(PAT)) {
 	}
 }
 
-// listOwner appends the owner's tokens, records, whose lastUsed is in set.
-func listOwner(records []*record, set filter.Set, out []*record) []*record {
+// listOwner appends the owner's tokens whose lastUsed is in set.
+func listOwner(o *owned, set filter.Set, out []*record) []*record {
 	ranges := set.Ranges
 	if set.Null && len(ranges) > 0 && ranges[0].Lo == math.MinInt64 {
 		// Null sorts just before the first instant: one walk covers both.
-		out = scanOwner(records, null, ranges[0].Hi, out)
+		out = scanOwner(o, null, ranges[0].Hi, out)
 		ranges = ranges[1:]
 	} else if set.Null {
-		out = scanOwner(records, null, null, out)
+		out = scanOwner(o, null, null, out)
 	}
 	for _, rg := range ranges {
-		out = scanOwner(records, max(rg.Lo, null+1), rg.Hi, out) // null sorts before every instant
+		out = scanOwner(o, max(rg.Lo, null+1), rg.Hi, out) // null sorts before every instant
 	}
 	return out
 }
 
 // scanOwner appends the tokens whose lastUsed lies from from to to, null being the least.
-func scanOwner(records []*record, from, to int64, out []*record) []*record {
+func scanOwner(o *owned, from, to int64, out []*record) []*record {
+	if to < o.first || from > o.last {
+		return out
+	}
+	records := o.records
 	i, _ := slices.BinarySearchFunc(records, from, func(r *record, t int64) int { return cmp.Compare(r.lastUsed, t) })
 	for ; i < len(records) && records[i].lastUsed <= to; i++ {
 		out = append(out, records[i])
