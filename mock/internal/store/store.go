@@ -172,7 +172,6 @@ func (r *record) pat(id string, secret bool) PAT {
 const (
 	tIdentity = "identity"
 	tPAT      = "pat"
-	tOwned    = "owned"
 
 	ixID = "id"
 )
@@ -192,20 +191,24 @@ func newOwned(owner string, records []*record) *owned {
 	return &owned{owner: owner, records: records, first: records[0].lastUsed, last: records[len(records)-1].lastUsed}
 }
 
-// A token has one index entry, by id, and a place in its owner's owned: an index entry costs
-// about 400 bytes in go-memdb and a write copies the nodes on its path, so a second index by owner
-// would cost more, in memory and in every write, than the owner's short list, copied on each of
-// its writes. The whole tenant is walked owner by owner, so that its filters cost what the owners
-// and the answer number, never the tokens.
+// A token has one index entry, by id, and a place in its owner's owned, which is kept in the same
+// table, under a key of its own: an index entry costs about 400 bytes in go-memdb, and a write
+// copies the nodes on its path in each tree it touches (and in the root that holds the trees), so
+// a token's write touches one tree, not two or three, and no second index by owner costs memory.
+// The whole tenant is walked owner by owner, so that its filters cost what the owners and the
+// answer number, never the tokens.
 var schema = &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 	tIdentity: {Name: tIdentity, Indexes: map[string]*memdb.IndexSchema{
 		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*Identity).ID, 0) })},
 	}},
 	tPAT: {Name: tPAT, Indexes: map[string]*memdb.IndexSchema{
-		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { r := o.(*record); return packedKey(r.id, r.hexID) })},
-	}},
-	tOwned: {Name: tOwned, Indexes: map[string]*memdb.IndexSchema{
-		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*owned).owner, 0) })},
+		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte {
+			if o, ok := o.(*owned); ok {
+				return ownedKey(o.owner)
+			}
+			r := o.(*record)
+			return packedKey(r.id, r.hexID)
+		})},
 	}},
 }}
 
@@ -260,10 +263,15 @@ func packedKey(s string, isHex bool) []byte {
 	return append(k, hexEnd)
 }
 
-// Keys of hex ids are half bytes (0 to 15) closed by hexEnd; other keys start with tagOther.
+// ownedKey is the key of an owner's tokens, after every token's.
+func ownedKey(owner string) []byte { return append([]byte{tagOwned}, key(owner, 0)...) }
+
+// Keys of hex ids are half bytes (0 to 15) closed by hexEnd; other keys start with tagOther, and
+// owners' lists with tagOwned.
 const (
 	hexEnd   = 16
 	tagOther = 17
+	tagOwned = 18
 )
 
 // unhex is the value of a lower-case hex digit.
@@ -439,11 +447,11 @@ func (d *DB) RemoveIdentity(id string) error {
 	if identity == nil {
 		return ErrNotFound
 	}
-	if o := first[owned](txn, tOwned, key(identity.ID, 0)); o != nil {
+	if o := first[owned](txn, tPAT, ownedKey(identity.ID)); o != nil {
 		for _, r := range o.records {
 			must(txn.Delete(tPAT, r))
 		}
-		must(txn.Delete(tOwned, o))
+		must(txn.Delete(tPAT, o))
 	}
 	must(txn.Delete(tIdentity, identity))
 	d.commit(txn, true)
@@ -485,7 +493,7 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 			return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
 		}
 		p.OwnerID = o.(*Identity).ID // one copy of the owner's id, however many tokens it has
-		owner := first[owned](txn, tOwned, key(p.OwnerID, 0))
+		owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
 		if err := checkOwner(owner, p, 0); err != nil {
 			return fmt.Errorf("token %s: %w", p.ID, err)
 		}
@@ -501,7 +509,7 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 func (d *DB) Create(p PAT, limit int) error {
 	txn := d.write()
 	defer txn.Abort()
-	owner := first[owned](txn, tOwned, key(p.OwnerID, 0))
+	owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
 	if err := checkOwner(owner, p, limit); err != nil {
 		return err
 	}
@@ -546,7 +554,7 @@ func (d *DB) swap(old, r *record, p PAT) (bool, error) {
 	if first[record](txn, tPAT, key(p.ID, 0)) != old {
 		return false, nil
 	}
-	owner := first[owned](txn, tOwned, key(p.OwnerID, 0))
+	owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
 	if err := checkOwner(owner, p, 0); err != nil {
 		return false, err
 	}
@@ -590,15 +598,15 @@ func put(txn *memdb.Txn, owner *owned, old, r *record) {
 		}
 	}
 	i, _ := slices.BinarySearchFunc(next, r, compareRecords)
-	must(txn.Insert(tOwned, newOwned(r.owner, slices.Insert(next, i, r))))
+	must(txn.Insert(tPAT, newOwned(r.owner, slices.Insert(next, i, r))))
 	must(txn.Insert(tPAT, r))
 }
 
 // unown takes the stored token r out of its owner's tokens.
 func unown(txn *memdb.Txn, r *record) {
-	o := first[owned](txn, tOwned, key(r.owner, 0))
+	o := first[owned](txn, tPAT, ownedKey(r.owner))
 	if len(o.records) == 1 {
-		must(txn.Delete(tOwned, o))
+		must(txn.Delete(tPAT, o))
 		return
 	}
 	next := make([]*record, 0, len(o.records)-1)
@@ -607,7 +615,7 @@ func unown(txn *memdb.Txn, r *record) {
 			next = append(next, x)
 		}
 	}
-	must(txn.Insert(tOwned, newOwned(o.owner, next)))
+	must(txn.Insert(tPAT, newOwned(o.owner, next)))
 }
 
 // compareRecords orders an owner's tokens: by lastUsed, null first, then by id.
@@ -650,11 +658,11 @@ func (d *DB) Each(q Query, fn func(PAT)) {
 	}
 	recs := make([]*record, 0, 16) // a page of an owner's tokens, without an allocation
 	if q.Owner != "" {
-		if o := first[owned](txn, tOwned, key(q.Owner, 0)); o != nil {
+		if o := first[owned](txn, tPAT, ownedKey(q.Owner)); o != nil {
 			recs = listOwner(o, set, recs)
 		}
 	} else {
-		it, err := txn.Get(tOwned, ixID)
+		it, err := txn.LowerBound(tPAT, ixID, []byte{tagOwned}) // every owner's list, and nothing else
 		must(err)
 		for o := it.Next(); o != nil; o = it.Next() {
 			recs = listOwner(o.(*owned), set, recs)
