@@ -276,9 +276,11 @@ func BenchmarkOperations(b *testing.B) {
 	})
 	b.Run("delete", func(b *testing.B) {
 		srv, ids, _ := benchTenant(b, 1000)
-		admin, _ := srv.AccessToken(benchAdmin) // an org admin deletes anyone's token
-		var victims []string // their paths
-		more := func() { // one more token for each owner, made outside the timed part
+		// An org admin deletes anyone's token. Each owner gets one more token, outside the timed
+		// part, whenever the victims (their paths) run out.
+		admin, _ := srv.AccessToken(benchAdmin)
+		var victims []string
+		more := func() {
 			var f mock.Fixtures
 			for _, id := range ids {
 				v := fmt.Sprintf("%032x", len(victims)+1)
