@@ -34,10 +34,28 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 		name := memberName(w.value())
 		w.next()
 		w.i++ // the colon
-		f[string(name)] = w.value()
+		f[fieldKey(name)] = w.value()
 	}
 	return f, nil
 }
+
+// fieldKey is a member's name as a key of decodeObject's map, without an allocation for the
+// members of a token's representation.
+func fieldKey(name []byte) string {
+	if k, ok := fieldKeys[string(name)]; ok {
+		return k
+	}
+	return string(name)
+}
+
+var fieldKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"id", "name", "owner", "created", "lastUsed", "managed", "scope",
+		"accessTokenValiditySeconds", "expirationDate", "userAwareTokenNeverExpires"} {
+		m[k] = k
+	}
+	return m
+}()
 
 // notAnObject says, in encoding/json's words, why a body is not one JSON object.
 func notAnObject(body []byte) error {
@@ -110,11 +128,13 @@ func parseBool(field string, raw json.RawMessage) (bool, error) {
 	if isNull(raw) {
 		return false, nil
 	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, unparsable("%s must be a boolean.", field)
+	switch string(raw) { // a value the walk took from checked JSON: no white space around it
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
 	}
-	return b, nil
+	return false, unparsable("%s must be a boolean.", field)
 }
 
 // legacyExpiry is when a token expires by default, and at the latest, in beta, v3 and v2024.

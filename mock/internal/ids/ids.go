@@ -54,15 +54,16 @@ func (s *Source) fill(b []byte) {
 
 // Hex returns n random bytes as 2n lower-case hex characters.
 func (s *Source) Hex(n int) string {
-	var buf [32]byte // every value the mock makes fits: no allocation but the string's
-	var b []byte
-	if n <= len(buf) {
-		b = buf[:n]
-	} else {
-		b = make([]byte, n)
+	var buf [3 * 32]byte // every value the mock makes fits: no allocation but the string's
+	if 3*n > len(buf) {
+		b := make([]byte, n)
+		s.fill(b)
+		return hex.EncodeToString(b)
 	}
-	s.fill(b)
-	return hex.EncodeToString(b)
+	raw := buf[2*n : 3*n]
+	s.fill(raw)
+	hex.Encode(buf[:2*n], raw)
+	return string(buf[:2*n])
 }
 
 // UUID returns a random version 4 UUID in its dashed form.

@@ -80,16 +80,7 @@ func isHex(s string) bool {
 	return true
 }
 
-// pack keeps lower-case hex as raw bytes, at half the size; other text as it is.
-func pack(s string) (string, bool) {
-	if !isHex(s) {
-		return s, false
-	}
-	b, _ := packInto(make([]byte, 0, len(s)/2), s)
-	return string(b), true
-}
-
-// packInto is pack appending to b.
+// packInto appends s to b: lower-case hex as raw bytes, at half the size; other text as it is.
 func packInto(b []byte, s string) ([]byte, bool) {
 	if !isHex(s) {
 		return append(b, s...), false
@@ -133,8 +124,12 @@ func toRecord(p PAT) *record {
 	r := &record{name: p.Name, owner: p.OwnerID, scope: scope,
 		validity: int32(p.AccessTokenValiditySeconds), created: millis(p.Created), lastUsed: millis(p.LastUsed),
 		expires: millis(p.ExpirationDate), neverExpiresAck: p.UserAwareTokenNeverExpires, managed: p.Managed}
-	r.id, r.hexID = pack(p.ID)
-	r.secret, r.hexSecret = pack(p.Secret)
+	var buf [128]byte // the id and the secret share one allocation
+	b, hexID := packInto(buf[:0], p.ID)
+	n := len(b)
+	b, hexSecret := packInto(b, p.Secret)
+	both := string(b)
+	r.id, r.hexID, r.secret, r.hexSecret = both[:n], hexID, both[n:], hexSecret
 	return r
 }
 
@@ -180,6 +175,7 @@ const (
 // the lastUsed filters read, by binary search, and what a write checks names and the limit
 // against. Owners without tokens have none.
 type owned struct {
+	key     []byte // ownedKey(owner), made once for all the owner's lists
 	owner   string
 	records []*record
 	// The least and the greatest lastUsed, kept here so that a filter passes over an owner with no
@@ -187,8 +183,8 @@ type owned struct {
 	first, last int64
 }
 
-func newOwned(owner string, records []*record) *owned {
-	return &owned{owner: owner, records: records, first: records[0].lastUsed, last: records[len(records)-1].lastUsed}
+func newOwned(key []byte, owner string, records []*record) *owned {
+	return &owned{key: key, owner: owner, records: records, first: records[0].lastUsed, last: records[len(records)-1].lastUsed}
 }
 
 // A token has one index entry, by id, and a place in its owner's owned, which is kept in the same
@@ -199,12 +195,12 @@ func newOwned(owner string, records []*record) *owned {
 // answer number, never the tokens.
 var schema = &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 	tIdentity: {Name: tIdentity, Indexes: map[string]*memdb.IndexSchema{
-		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*Identity).ID, 0) })},
+		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte { return key(o.(*Identity).ID) })},
 	}},
 	tPAT: {Name: tPAT, Indexes: map[string]*memdb.IndexSchema{
 		ixID: {Name: ixID, Unique: true, Indexer: keyIndex(func(o any) []byte {
 			if o, ok := o.(*owned); ok {
-				return ownedKey(o.owner)
+				return o.key
 			}
 			r := o.(*record)
 			return packedKey(r.id, r.hexID)
@@ -238,13 +234,14 @@ func (f keyIndex) FromArgs(args ...any) ([]byte, error) {
 // keys are laid out to keep those nodes narrow: lower-case hex (ISC's ids) as the half bytes of its
 // raw bytes, closed by hexEnd, so that no node has more than 17 branches, even where many ids share
 // a long prefix and differ in one byte; anything else as itself after tagOther, closed by 0. The
-// closings keep keys prefix-free. The key has room for extra more bytes, so that lookups append to
-// it without a second allocation.
-func key(id string, extra int) []byte {
+// closings keep keys prefix-free.
+func key(id string) []byte { return appendKey(make([]byte, 0, len(id)+2), id) }
+
+// appendKey appends id's key to k.
+func appendKey(k []byte, id string) []byte {
 	if !isHex(id) {
-		return append(append(append(make([]byte, 0, len(id)+2+extra), tagOther), id...), 0)
+		return append(append(append(k, tagOther), id...), 0)
 	}
-	k := make([]byte, 0, len(id)+1+extra)
 	for i := range len(id) {
 		k = append(k, unhex(id[i]))
 	}
@@ -254,7 +251,7 @@ func key(id string, extra int) []byte {
 // packedKey is key for an id already packed.
 func packedKey(s string, isHex bool) []byte {
 	if !isHex {
-		return append(append(append(make([]byte, 0, len(s)+2), tagOther), s...), 0)
+		return key(s) // s is the id itself
 	}
 	k := make([]byte, 0, 2*len(s)+1)
 	for i := range len(s) {
@@ -264,7 +261,9 @@ func packedKey(s string, isHex bool) []byte {
 }
 
 // ownedKey is the key of an owner's tokens, after every token's.
-func ownedKey(owner string) []byte { return append([]byte{tagOwned}, key(owner, 0)...) }
+func ownedKey(owner string) []byte {
+	return appendKey(append(make([]byte, 0, len(owner)+3), tagOwned), owner)
+}
 
 // Keys of hex ids are half bytes (0 to 15) closed by hexEnd; other keys start with tagOther, and
 // owners' lists with tagOwned.
@@ -402,7 +401,7 @@ func (d *DB) Identity(id string) (Identity, bool) {
 	if ok {
 		return i, true
 	}
-	o, err := st.txn.First(tIdentity, ixID, key(id, 0))
+	o, err := st.txn.First(tIdentity, ixID, key(id))
 	if err != nil || o == nil {
 		return Identity{}, false
 	}
@@ -428,7 +427,7 @@ func (d *DB) Identities() []Identity {
 func (d *DB) SetDisabled(id string, disabled bool) error {
 	txn := d.write()
 	defer txn.Abort()
-	identity := first[Identity](txn, tIdentity, key(id, 0))
+	identity := first[Identity](txn, tIdentity, key(id))
 	if identity == nil {
 		return ErrNotFound
 	}
@@ -443,7 +442,7 @@ func (d *DB) SetDisabled(id string, disabled bool) error {
 func (d *DB) RemoveIdentity(id string) error {
 	txn := d.write()
 	defer txn.Abort()
-	identity := first[Identity](txn, tIdentity, key(id, 0))
+	identity := first[Identity](txn, tIdentity, key(id))
 	if identity == nil {
 		return ErrNotFound
 	}
@@ -460,7 +459,7 @@ func (d *DB) RemoveIdentity(id string) error {
 
 // PAT returns the token with the given id.
 func (d *DB) PAT(id string) (PAT, bool) {
-	r := first[record](d.read(), tPAT, key(id, 0))
+	r := first[record](d.read(), tPAT, key(id))
 	if r == nil {
 		return PAT{}, false
 	}
@@ -488,7 +487,7 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 		must(txn.Insert(tIdentity, &id))
 	}
 	for _, p := range pats {
-		o, _ := txn.First(tIdentity, ixID, key(p.OwnerID, 0))
+		o, _ := txn.First(tIdentity, ixID, key(p.OwnerID))
 		if o == nil {
 			return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
 		}
@@ -525,7 +524,7 @@ func (d *DB) Create(p PAT, limit int) error {
 // on the new state. Each retry means another writer succeeded, so updates always progress.
 func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 	for {
-		old := first[record](d.read(), tPAT, key(id, 0))
+		old := first[record](d.read(), tPAT, key(id))
 		if old == nil {
 			return PAT{}, ErrNotFound
 		}
@@ -551,7 +550,7 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 func (d *DB) swap(old, r *record, p PAT) (bool, error) {
 	txn := d.write()
 	defer txn.Abort()
-	if first[record](txn, tPAT, key(p.ID, 0)) != old {
+	if first[record](txn, tPAT, key(p.ID)) != old {
 		return false, nil
 	}
 	owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
@@ -567,7 +566,7 @@ func (d *DB) swap(old, r *record, p PAT) (bool, error) {
 func (d *DB) Delete(id string, allow func(PAT) error) error {
 	txn := d.write()
 	defer txn.Abort()
-	r := first[record](txn, tPAT, key(id, 0))
+	r := first[record](txn, tPAT, key(id))
 	if r == nil {
 		return ErrNotFound
 	}
@@ -588,8 +587,11 @@ func put(txn *memdb.Txn, owner *owned, old, r *record) {
 		old = nil
 	}
 	var records []*record
+	var key []byte
 	if owner != nil {
-		records = owner.records
+		records, key = owner.records, owner.key
+	} else {
+		key = ownedKey(r.owner)
 	}
 	next := make([]*record, 0, len(records)+1)
 	for _, x := range records {
@@ -598,7 +600,7 @@ func put(txn *memdb.Txn, owner *owned, old, r *record) {
 		}
 	}
 	i, _ := slices.BinarySearchFunc(next, r, compareRecords)
-	must(txn.Insert(tPAT, newOwned(r.owner, slices.Insert(next, i, r))))
+	must(txn.Insert(tPAT, newOwned(key, r.owner, slices.Insert(next, i, r))))
 	must(txn.Insert(tPAT, r))
 }
 
@@ -615,7 +617,7 @@ func unown(txn *memdb.Txn, r *record) {
 			next = append(next, x)
 		}
 	}
-	must(txn.Insert(tPAT, newOwned(o.owner, next)))
+	must(txn.Insert(tPAT, newOwned(o.key, o.owner, next)))
 }
 
 // compareRecords orders an owner's tokens: by lastUsed, null first, then by id.
