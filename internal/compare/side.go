@@ -72,7 +72,14 @@ func (s *side) request(ctx context.Context, key, version string, req func() (*ht
 		if err != nil {
 			return reply{}, err
 		}
-		res, err := s.http.Do(r.WithContext(ctx))
+		send := ctx
+		if r.Method == http.MethodPost {
+			// A POST sent is let finish (the client's timeout bounds it), even when the run is
+			// interrupted: cut short, a create may still land on the target after the final sweep
+			// has listed the run's tokens, and stay there. The run stops once it is answered.
+			send = context.WithoutCancel(ctx)
+		}
+		res, err := s.http.Do(r.WithContext(send))
 		if err != nil {
 			return reply{}, scrubURL(err)
 		}
