@@ -55,15 +55,14 @@ func (s *Source) fill(b []byte) {
 // Hex returns n random bytes as 2n lower-case hex characters.
 func (s *Source) Hex(n int) string {
 	var buf [3 * 32]byte // every value the mock makes fits: no allocation but the string's
+	b := buf[:]
 	if 3*n > len(buf) {
-		b := make([]byte, n)
-		s.fill(b)
-		return hex.EncodeToString(b)
+		b = make([]byte, 3*n)
 	}
-	raw := buf[2*n : 3*n]
+	raw := b[2*n : 3*n] // read from the end, written as hex at the start
 	s.fill(raw)
-	hex.Encode(buf[:2*n], raw)
-	return string(buf[:2*n])
+	hex.Encode(b[:2*n], raw)
+	return string(b[:2*n])
 }
 
 // UUID returns a random version 4 UUID in its dashed form.

@@ -587,11 +587,11 @@ func put(txn *memdb.Txn, owner *owned, old, r *record) {
 		old = nil
 	}
 	var records []*record
-	var key []byte
+	var listKey []byte
 	if owner != nil {
-		records, key = owner.records, owner.key
+		records, listKey = owner.records, owner.key
 	} else {
-		key = ownedKey(r.owner)
+		listKey = ownedKey(r.owner)
 	}
 	next := make([]*record, 0, len(records)+1)
 	for _, x := range records {
@@ -600,7 +600,7 @@ func put(txn *memdb.Txn, owner *owned, old, r *record) {
 		}
 	}
 	i, _ := slices.BinarySearchFunc(next, r, compareRecords)
-	must(txn.Insert(tPAT, newOwned(key, r.owner, slices.Insert(next, i, r))))
+	must(txn.Insert(tPAT, newOwned(listKey, r.owner, slices.Insert(next, i, r))))
 	must(txn.Insert(tPAT, r))
 }
 
