@@ -95,49 +95,7 @@ func startBinary(t *testing.T, args ...string) (string, []string, *exec.Cmd) {
 // tenant, then stops it with SIGTERM.
 func TestBinaryWalkthrough(t *testing.T) {
 	base, _, cmd := startBinary(t)
-	call := func(method, path, token, contentType, body string, want int) []byte {
-		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, res.StatusCode, b, want)
-		}
-		return b
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"86f1dc6fe8f54414950454cbb11278fa"},
-		"client_secret": {"1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9"}}
-	if err := json.Unmarshal(call("POST", "/oauth/token", "", "application/x-www-form-urlencoded", form.Encode(), 200), &tok); err != nil {
-		t.Fatal(err)
-	}
-	var created struct{ ID string }
-	if err := json.Unmarshal(call("POST", "/v3/personal-access-tokens", tok.AccessToken, "application/json", `{"name":"rotation"}`, 200), &created); err != nil {
-		t.Fatal(err)
-	}
-	listed := call("GET", "/v3/personal-access-tokens?owner-id=me&filters="+url.QueryEscape("lastUsed isnull"), tok.AccessToken, "", "", 200)
-	if !strings.Contains(string(listed), created.ID) {
-		t.Errorf("list %s lacks the new token", listed)
-	}
-	call("PATCH", "/v3/personal-access-tokens/"+created.ID, tok.AccessToken, "application/json-patch+json",
-		`[{"op":"replace","path":"/name","value":"rotated"}]`, 200)
-	call("DELETE", "/v3/personal-access-tokens/"+created.ID, tok.AccessToken, "", "", 204)
-
+	walkthrough(t, base)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -303,4 +261,52 @@ func TestBinaryRateLimit(t *testing.T) {
 	if got := statuses(base); !slices.Equal(got, limited) {
 		t.Errorf("ISCMOCK_RATE_LIMIT=isc: %v, want 100 × 200 then 429", got)
 	}
+}
+
+// walkthrough runs the README's curl sequence against the default tenant at base: a token, then a
+// token created, listed, renamed and deleted. It returns the secrets it saw (the fixture's, the
+// bearer token, the new token's), which no log may show.
+func walkthrough(t *testing.T, base string) (secrets []string) {
+	t.Helper()
+	call := func(method, path, token, contentType, body string, want int) []byte {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, res.StatusCode, b, want)
+		}
+		return b
+	}
+	const secret = "1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9"
+	var tok tokenJSON
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"86f1dc6fe8f54414950454cbb11278fa"}, "client_secret": {secret}}
+	if err := json.Unmarshal(call("POST", "/oauth/token", "", "application/x-www-form-urlencoded", form.Encode(), 200), &tok); err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ ID, Secret string }
+	if err := json.Unmarshal(call("POST", "/v3/personal-access-tokens", tok.AccessToken, "application/json", `{"name":"rotation"}`, 200), &created); err != nil {
+		t.Fatal(err)
+	}
+	listed := call("GET", "/v3/personal-access-tokens?owner-id=me&filters="+url.QueryEscape("lastUsed isnull"), tok.AccessToken, "", "", 200)
+	if !strings.Contains(string(listed), created.ID) {
+		t.Errorf("list %s lacks the new token", listed)
+	}
+	call("PATCH", "/v3/personal-access-tokens/"+created.ID, tok.AccessToken, "application/json-patch+json",
+		`[{"op":"replace","path":"/name","value":"rotated"}]`, 200)
+	call("DELETE", "/v3/personal-access-tokens/"+created.ID, tok.AccessToken, "", "", 204)
+	return []string{secret, tok.AccessToken, created.Secret}
 }

@@ -76,6 +76,18 @@ func (d dockerfile) final(keyword string) string {
 	return last
 }
 
+// env returns the variables the ENV instructions set (KEY=VALUE form, no quoting).
+func (d dockerfile) env() map[string]string {
+	env := map[string]string{}
+	for _, in := range d.all("ENV") {
+		for _, kv := range strings.Fields(in) {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+	}
+	return env
+}
+
 func execForm(t *testing.T, s string) []string {
 	t.Helper()
 	var args []string
@@ -85,7 +97,7 @@ func execForm(t *testing.T, s string) []string {
 	return args
 }
 
-// TestDockerfile checks the image recipe, since no Docker engine runs here to build it.
+// TestDockerfile checks the image recipe's shape; docker_test.go builds and runs it.
 func TestDockerfile(t *testing.T) {
 	d := readDockerfile(t)
 	froms := d.all("FROM")
@@ -113,8 +125,11 @@ func TestDockerfile(t *testing.T) {
 	if got := execForm(t, d.final("ENTRYPOINT")); len(got) != 1 || got[0] != "/iscmock" {
 		t.Errorf("ENTRYPOINT %v", got)
 	}
-	if got := execForm(t, d.final("CMD")); strings.Join(got, " ") != "serve --addr 0.0.0.0:8080" {
-		t.Errorf("CMD %v, want serve --addr 0.0.0.0:8080", got)
+	if got := execForm(t, d.final("CMD")); strings.Join(got, " ") != "serve" {
+		t.Errorf("CMD %v, want serve (the address is ISCMOCK_ADDR, which the health check reads too)", got)
+	}
+	if env := d.env(); env["ISCMOCK_ADDR"] != "0.0.0.0:8080" || env["ISCMOCK_LOG_FORMAT"] != "json" {
+		t.Errorf("ENV %v: want ISCMOCK_ADDR=0.0.0.0:8080 and ISCMOCK_LOG_FORMAT=json", env)
 	}
 	hc := d.final("HEALTHCHECK")
 	_, cmd, ok := strings.Cut(hc, "CMD ")
@@ -124,18 +139,18 @@ func TestDockerfile(t *testing.T) {
 }
 
 // TestImageCommand starts the static binary as the image's ENTRYPOINT, CMD and ENV would (on a free
-// port instead of 8080) and checks health, a token and a list call over TCP.
+// port instead of 8080) and checks health, a token and a list call over TCP, where no engine runs.
 func TestImageCommand(t *testing.T) {
 	d := readDockerfile(t)
-	args := execForm(t, d.final("CMD"))
-	for i, a := range args {
-		if a == "--addr" {
-			host, _, _ := net.SplitHostPort(args[i+1])
-			args[i+1] = net.JoinHostPort(host, "0")
+	cmd := exec.Command(imageBuild.binary(t), execForm(t, d.final("CMD"))...)
+	cmd.Env = os.Environ()
+	for k, v := range d.env() {
+		if k == "ISCMOCK_ADDR" {
+			host, _, _ := net.SplitHostPort(v)
+			v = net.JoinHostPort(host, "0")
 		}
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd := exec.Command(imageBuild.binary(t), args...)
-	cmd.Env = append(os.Environ(), d.all("ENV")...)
 	cmd.Stderr = io.Discard
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -147,11 +162,11 @@ func TestImageCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	if !strings.HasPrefix(first, "iscmock image-test serving http://127.0.0.1:") {
-		t.Fatalf("first line %q: want the stamped version and a loopback URL for the wildcard address", first)
+	base := jsonBanner(t, first, "image-test")
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("banner URL %q: want loopback for the wildcard address", base)
 	}
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(strings.TrimSpace(first[strings.Index(first, "http://"):]), "http://"))
-	base := "http://127.0.0.1:" + port
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
 
 	health := exec.Command(imageBuild.binary(t), "health")
 	health.Env = append(os.Environ(), "ISCMOCK_ADDR=0.0.0.0:"+port) // a wildcard host is checked on loopback
@@ -272,9 +287,12 @@ func TestLogs(t *testing.T) {
 	}()
 	first, _ := bufio.NewReader(stdout).ReadString('\n')
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	base := strings.TrimSpace(first[strings.Index(first, "http://"):])
+	base := jsonBanner(t, first, "dev")
 
 	const secret = "1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9"
+	if strings.Contains(first, secret) {
+		t.Errorf("the JSON banner shows a secret: %s", first)
+	}
 	res, err := http.Post(base+"/oauth/token?grant_type=client_credentials&client_id=86f1dc6fe8f54414950454cbb11278fa&client_secret="+secret, "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -315,4 +333,19 @@ func TestLogs(t *testing.T) {
 	if strings.Contains(logs.String(), secret) || strings.Contains(logs.String(), tok.AccessToken) {
 		t.Error("the log shows a secret or a token")
 	}
+}
+
+// jsonBanner checks the first line serve prints with a JSON log (one log record naming the version,
+// the base URL and each token's client id) and returns the base URL.
+func jsonBanner(t *testing.T, line, version string) string {
+	t.Helper()
+	var banner struct {
+		Msg, Version, URL    string
+		PersonalAccessTokens []struct{ ClientID string }
+	}
+	if err := json.Unmarshal([]byte(line), &banner); err != nil || banner.Msg != "serving" || banner.Version != version ||
+		!strings.HasPrefix(banner.URL, "http://") || len(banner.PersonalAccessTokens) == 0 || banner.PersonalAccessTokens[0].ClientID == "" {
+		t.Fatalf("first line %q: want a JSON banner with version %s, the URL and the tokens' client ids (%v)", line, version, err)
+	}
+	return banner.URL
 }

@@ -18,7 +18,9 @@ func TestMain(m *testing.M) {
 		serveBare()
 		return
 	}
-	conformance.Main(m)
+	code := conformance.Run(m)
+	removeBuiltImage()
+	os.Exit(code)
 }
 
 type response struct {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -182,7 +183,7 @@ func adminAuthorized(r *http.Request, token string) bool {
 }
 
 // writeAdmin writes an admin answer and logs it; a nil body is 204.
-func writeAdmin(w http.ResponseWriter, log interface{ Info(string, ...any) }, r *http.Request, route string, status int, body any, err error) {
+func writeAdmin(w http.ResponseWriter, log *slog.Logger, r *http.Request, route string, status int, body any, err error) {
 	if err != nil {
 		var e *adminError
 		var apiErr *api.Error
@@ -198,7 +199,11 @@ func writeAdmin(w http.ResponseWriter, log interface{ Info(string, ...any) }, r 
 			Problems []string `json:"problems,omitempty"`
 		}{e.message, e.problems}
 	}
-	log.Info("admin", "method", r.Method, "path", r.URL.Path, "route", route, "status", status)
+	level := slog.LevelInfo
+	if route == "health" && status == http.StatusOK {
+		level = slog.LevelDebug // a container's health check runs every few seconds: only its failures are news
+	}
+	log.Log(r.Context(), level, "admin", "method", r.Method, "path", r.URL.Path, "route", route, "status", status)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if h, ok := body.(withHeaders); ok {

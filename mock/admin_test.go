@@ -3,6 +3,7 @@ package mock_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -47,6 +48,21 @@ func TestAdminHealth(t *testing.T) {
 		if strings.TrimSpace(string(res.Body)) != `{"status":"ok"}` {
 			t.Errorf("health body %s", res.Body)
 		}
+	}
+}
+
+// TestAdminHealthQuiet: a passing health check, which a container runs every few seconds, is
+// logged at debug level only; other admin calls at info.
+func TestAdminHealthQuiet(t *testing.T) {
+	var log strings.Builder
+	srv := newServer(t, mock.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	admin(t, srv, http.MethodGet, "/__admin/health", "").wantStatus(t, http.StatusOK)
+	if log.Len() > 0 {
+		t.Errorf("a passing health check is logged at info:\n%s", log.String())
+	}
+	admin(t, srv, http.MethodGet, "/__admin/requests", "").wantStatus(t, http.StatusOK)
+	if !strings.Contains(log.String(), "msg=admin method=GET path=/__admin/requests route=requests status=200") {
+		t.Errorf("log %q lacks the admin call", log.String())
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -39,11 +40,21 @@ func main() {
 		}
 		if msg := err.Error(); msg != "" {
 			// The mock package's errors already say where they come from.
-			fmt.Fprintln(os.Stderr, "iscmock: "+strings.TrimPrefix(msg, "iscmock: "))
+			msg = "iscmock: " + strings.TrimPrefix(msg, "iscmock: ")
+			if errors.As(err, new(jsonError)) {
+				slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error(msg)
+			} else {
+				fmt.Fprintln(os.Stderr, msg)
+			}
 		}
 		os.Exit(code)
 	}
 }
+
+// jsonError is an error to print as a JSON log line, for servers whose log is JSON.
+type jsonError struct{ error }
+
+func (e jsonError) Unwrap() error { return e.error }
 
 // exitCode is an error that sets the exit status; with a nil err it prints nothing.
 type exitCode struct {
@@ -72,6 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		if len(args) > 0 && args[0] == "compare" {
 			return exitCode{exitFailed, err} // compare's callers read 1 as "differences"
+		}
+		if os.Getenv("ISCMOCK_LOG_FORMAT") == "json" { // a container's bad variable: its log stays JSON
+			return jsonError{err}
 		}
 		return err
 	}

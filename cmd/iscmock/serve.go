@@ -49,7 +49,16 @@ const shutdownGrace = 10 * time.Second
 func (c *serveCmd) Run(ctx context.Context, out output) error {
 	logs := newLogWriter(out.stderr)
 	defer logs.Flush()
-	opts := []mock.Option{mock.WithLogger(logger(logs, c.LogFormat)), mock.WithJournalSize(c.JournalSize), mock.WithMaxTenants(c.MaxTenants),
+	log := logger(logs, c.LogFormat)
+	err := c.serve(ctx, out, log)
+	if err != nil && c.LogFormat == "json" {
+		return jsonError{err}
+	}
+	return err
+}
+
+func (c *serveCmd) serve(ctx context.Context, out output, log *slog.Logger) error {
+	opts := []mock.Option{mock.WithLogger(log), mock.WithJournalSize(c.JournalSize), mock.WithMaxTenants(c.MaxTenants),
 		mock.WithMaxTokensPerOwner(c.MaxTokens)}
 	if c.Fixtures != "" {
 		opts = append(opts, mock.WithFixtures(c.Fixtures))
@@ -75,8 +84,14 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 		return err
 	}
 	base := localURL(l.Addr().String()) // a wildcard address is shown as loopback, which a person can open
-	fmt.Fprint(out.stdout, banner(base, srv))
+	if c.LogFormat == "json" {
+		jsonBanner(out.stdout, base, srv)
+	} else {
+		fmt.Fprint(out.stdout, banner(base, srv))
+	}
 	hs := httpServer(srv.Handler())
+	var unused unusedConns
+	hs.ConnState = unused.track
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()
 	select {
@@ -88,8 +103,9 @@ func (c *serveCmd) Run(ctx context.Context, out output) error {
 	srv.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	go unused.closeWhileShuttingDown(sctx)
 	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(out.stderr, "iscmock: requests still running after %v; closing their connections\n", shutdownGrace)
+		log.Warn(fmt.Sprintf("iscmock: requests still running after %v; closing their connections", shutdownGrace))
 		_ = hs.Close()
 	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
@@ -108,6 +124,51 @@ func httpServer(h http.Handler) *http.Server {
 		WriteTimeout:      time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// unusedConns are the connections that have not sent a request yet. Shutdown waits up to 5 s for
+// each, as if a request were on its way; but client pools open connections ahead of need, and
+// Docker's port proxy opens one to the container for each of theirs, so a stop would wait on
+// connections that carry nothing. One still unused unusedAfter after it was opened is closed.
+type unusedConns struct {
+	mu     sync.Mutex
+	opened map[net.Conn]time.Time
+}
+
+const unusedAfter = 500 * time.Millisecond
+
+func (u *unusedConns) track(c net.Conn, state http.ConnState) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if state != http.StateNew {
+		delete(u.opened, c)
+		return
+	}
+	if u.opened == nil {
+		u.opened = map[net.Conn]time.Time{}
+	}
+	u.opened[c] = time.Now()
+}
+
+// closeWhileShuttingDown closes unused connections as they come of age, until ctx ends.
+func (u *unusedConns) closeWhileShuttingDown(ctx context.Context) {
+	tick := time.NewTicker(unusedAfter / 5)
+	defer tick.Stop()
+	for {
+		u.mu.Lock()
+		for c, opened := range u.opened {
+			if time.Since(opened) >= unusedAfter {
+				_ = c.Close()
+				delete(u.opened, c)
+			}
+		}
+		u.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 
@@ -167,4 +228,25 @@ func banner(base string, srv *mock.Server) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// bannerToken is a token as the JSON banner shows it: what tells a person which one to use, never
+// its secret, since container logs travel further than a terminal.
+type bannerToken struct {
+	ClientID   string   `json:"clientId"`
+	Name       string   `json:"name"`
+	Owner      string   `json:"owner"`
+	OwnerName  string   `json:"ownerName"`
+	UserLevels []string `json:"userLevels"`
+}
+
+// jsonBanner is the banner as one log line, so that every line a container prints is JSON.
+func jsonBanner(w io.Writer, base string, srv *mock.Server) {
+	tokens := []bannerToken{}
+	for _, p := range srv.PATs() {
+		owner, _ := srv.Identity(p.Owner)
+		tokens = append(tokens, bannerToken{p.ID, p.Name, p.Owner, owner.Name, append([]string{}, owner.UserLevels...)})
+	}
+	slog.New(slog.NewJSONHandler(w, nil)).Info("serving", "version", version, "url", base,
+		"tokenEndpoint", base+"/oauth/token", "tenants", base+"/tenants/NAME", "personalAccessTokens", tokens)
 }

@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHTTPServerTimeouts(t *testing.T) {
@@ -73,5 +78,44 @@ func TestServeHonoursSignalsWhileLoading(t *testing.T) {
 	err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--fixtures", "../../testdata/fixtures/tenant.yaml"}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "stopped before loading") || stdout.Len() > 0 {
 		t.Errorf("serve after a signal: %v, printed %q; want it stopped before loading", err, stdout.String())
+	}
+}
+
+// TestUnusedConnsClosed: at a stop, a connection that has sent no request for unusedAfter is closed
+// (Shutdown would wait 5 s for it); a young one and one in use are left to Shutdown.
+func TestUnusedConnsClosed(t *testing.T) {
+	var u unusedConns
+	conn := func(state http.ConnState) (server, client net.Conn) {
+		server, client = net.Pipe()
+		t.Cleanup(func() { server.Close(); client.Close() })
+		u.track(server, http.StateNew)
+		if state != http.StateNew {
+			u.track(server, state)
+		}
+		return server, client
+	}
+	_, oldClient := conn(http.StateNew)
+	young, youngClient := conn(http.StateNew)
+	_, activeClient := conn(http.StateActive)
+	for c := range u.opened {
+		if c != young {
+			u.opened[c] = time.Now().Add(-unusedAfter)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // one sweep
+	u.closeWhileShuttingDown(ctx)
+
+	if _, err := oldClient.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("an old unused connection: read %v, want EOF (closed)", err)
+	}
+	for name, c := range map[string]net.Conn{"young": youngClient, "active": activeClient} {
+		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("the %s connection: read %v, want it open", name, err)
+		}
+	}
+	if _, ok := u.opened[young]; !ok || len(u.opened) != 1 {
+		t.Errorf("tracked %v, want only the young one", u.opened)
 	}
 }

@@ -91,9 +91,12 @@ var Unchecked = http.DefaultTransport
 // Main runs a package's tests with every response checked. Without the documents the run fails,
 // since a passing package's output is hidden by go test and a warning would go unseen; setting
 // ISCMOCK_SPEC_DIR=off runs the tests unchecked, on purpose.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain with work of its own after the tests: it returns the exit code.
+func Run(m *testing.M) int {
 	if os.Getenv("ISCMOCK_SPEC_DIR") == "off" {
-		os.Exit(m.Run())
+		return m.Run()
 	}
 	c, err := Load(SpecDir())
 	if err != nil {
@@ -101,11 +104,11 @@ func Main(m *testing.M) {
 			"and these could not be read:\n***   %v\n"+
 			"*** Put them in ../shared/specs beside the checkout (see the README), point ISCMOCK_SPEC_DIR at them,\n"+
 			"*** or run unchecked with ISCMOCK_SPEC_DIR=off.\n\n", err)
-		os.Exit(1)
+		return 1
 	}
 	Default = c
 	http.DefaultTransport = c.Transport(http.DefaultTransport)
-	os.Exit(m.Run())
+	return m.Run()
 }
 
 // Transport checks every response that passes through it; a violation becomes the round trip's
