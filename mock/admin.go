@@ -45,6 +45,7 @@ var adminTable = []adminRoute{
 	{name: "scenario", method: http.MethodGet, path: "/scenario", handle: adminScenario},
 	{name: "scenario.load", method: http.MethodPut, path: "/scenario", handle: adminLoadScenario},
 	{name: "scenario.clear", method: http.MethodDelete, path: "/scenario", handle: adminClearScenario},
+	{name: "fixtures", method: http.MethodGet, path: "/fixtures", handle: adminExport},
 	{name: "fixtures.seed", method: http.MethodPost, path: "/fixtures", handle: adminSeed},
 	{name: "tokens.mint", method: http.MethodPost, path: "/tokens", handle: adminMint},
 	{name: "requests", method: http.MethodGet, path: "/requests", handle: adminRequests},
@@ -214,6 +215,12 @@ func writeAdmin(w http.ResponseWriter, log *slog.Logger, r *http.Request, route 
 	}
 	if body == nil {
 		w.WriteHeader(status)
+		return
+	}
+	if d, ok := body.(document); ok {
+		w.Header().Set("Content-Type", d.contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(d.data)
 		return
 	}
 	b, _ := json.Marshal(body)

@@ -14,39 +14,39 @@ import (
 // Fixtures is a tenant's state as a fixture file states it (YAML, or JSON), with the field names of
 // the API's JSON.
 type Fixtures struct {
-	Identities           []Identity `yaml:"identities"`
-	PersonalAccessTokens []PAT      `yaml:"personalAccessTokens"`
+	Identities           []Identity `yaml:"identities" json:"identities"`
+	PersonalAccessTokens []PAT      `yaml:"personalAccessTokens" json:"personalAccessTokens"`
 }
 
 // Identity is a user of the tenant.
 type Identity struct {
-	ID   string `yaml:"id"`   // owner.id of its tokens; ISC ids are 32 hex characters
-	Name string `yaml:"name"` // owner.name in responses
+	ID   string `yaml:"id" json:"id"`     // owner.id of its tokens; ISC ids are 32 hex characters
+	Name string `yaml:"name" json:"name"` // owner.name in responses
 	// UserName is the login name tokens carry as user_name; by default the name, lower case, with
 	// dots for spaces.
-	UserName   string   `yaml:"userName"`
-	UserLevels []string `yaml:"userLevels"` // ISC user levels such as ORG_ADMIN; none = end user
-	Rights     []string `yaml:"rights"`     // rights beyond those of the user levels
+	UserName   string   `yaml:"userName" json:"userName"`
+	UserLevels []string `yaml:"userLevels" json:"userLevels"` // ISC user levels such as ORG_ADMIN; none = end user
+	Rights     []string `yaml:"rights" json:"rights"`         // rights beyond those of the user levels
 	// Enabled false disables the identity: its tokens mint no access tokens and its bearer tokens
 	// get 401. Nil (the default) or true: enabled.
-	Enabled *bool `yaml:"enabled"`
+	Enabled *bool `yaml:"enabled" json:"enabled"`
 }
 
 // PAT is a personal access token. Nil times are null: never used, never expires.
 type PAT struct {
-	ID                         string     `yaml:"id"`     // client_id at /oauth/token
-	Secret                     string     `yaml:"secret"` // client_secret
-	Name                       string     `yaml:"name"`
-	Owner                      string     `yaml:"owner"`                      // identity id
-	Scope                      []string   `yaml:"scope"`                      // default [sp:scopes:all]
-	AccessTokenValiditySeconds int        `yaml:"accessTokenValiditySeconds"` // default 43200
-	Created                    time.Time  `yaml:"created"`                    // default: when loaded
-	LastUsed                   *time.Time `yaml:"lastUsed"`
-	ExpirationDate             *time.Time `yaml:"expirationDate"`
+	ID                         string     `yaml:"id" json:"id"`         // client_id at /oauth/token
+	Secret                     string     `yaml:"secret" json:"secret"` // client_secret
+	Name                       string     `yaml:"name" json:"name"`
+	Owner                      string     `yaml:"owner" json:"owner"`                                           // identity id
+	Scope                      []string   `yaml:"scope" json:"scope"`                                           // default [sp:scopes:all]
+	AccessTokenValiditySeconds int        `yaml:"accessTokenValiditySeconds" json:"accessTokenValiditySeconds"` // default 43200
+	Created                    time.Time  `yaml:"created" json:"created"`                                       // default: when loaded
+	LastUsed                   *time.Time `yaml:"lastUsed" json:"lastUsed"`
+	ExpirationDate             *time.Time `yaml:"expirationDate" json:"expirationDate"`
 	// UserAwareTokenNeverExpires is forced true for a token without ExpirationDate, as the API
 	// requires of a token that never expires.
-	UserAwareTokenNeverExpires bool `yaml:"userAwareTokenNeverExpires"`
-	Managed                    bool `yaml:"managed"`
+	UserAwareTokenNeverExpires bool `yaml:"userAwareTokenNeverExpires" json:"userAwareTokenNeverExpires"`
+	Managed                    bool `yaml:"managed" json:"managed"`
 }
 
 // ParseFixtures reads a fixture document, YAML or JSON. Errors name the field and its line; name is

@@ -652,8 +652,24 @@ func (d *DB) List(q Query) []PAT {
 // Each calls fn with each token the query selects, oldest first. It walks only the index ranges
 // the query names: for the whole tenant, each owner's in turn, so the cost follows the owners and
 // the answer, never the number of tokens. The tokens' ids share one allocation, however many.
-func (d *DB) Each(q Query, fn func(PAT)) {
+func (d *DB) Each(q Query, fn func(PAT)) { each(d.read(), q, fn) }
+
+// Dump returns every identity, ordered by id, and every token, secrets included, oldest first,
+// from one state: what a writer changes meanwhile is in both or in neither.
+func (d *DB) Dump() ([]Identity, []PAT) {
 	txn := d.read()
+	it, err := txn.Get(tIdentity, ixID)
+	must(err)
+	ids := []Identity{}
+	for o := it.Next(); o != nil; o = it.Next() {
+		ids = append(ids, *o.(*Identity))
+	}
+	pats := []PAT{}
+	each(txn, Query{Secrets: true}, func(p PAT) { pats = append(pats, p) })
+	return ids, pats
+}
+
+func each(txn *memdb.Txn, q Query, fn func(PAT)) {
 	set := filter.All()
 	if q.LastUsed != nil {
 		set = *q.LastUsed
