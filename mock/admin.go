@@ -191,7 +191,7 @@ func writeAdmin(w http.ResponseWriter, log *slog.Logger, r *http.Request, route 
 		switch {
 		case errors.As(err, &e):
 		case errors.As(err, &apiErr):
-			e = adminFail(apiErr.Status, "%s", apiErr.Text)
+			e = adminFail(apiErr.Status, "%s", strings.TrimSpace(apiErr.Text+" "+apiErr.Cause))
 		default:
 			e = adminFail(http.StatusInternalServerError, "%v", err)
 		}
@@ -248,8 +248,7 @@ func adminHealth(*Tenant, *http.Request) (int, any, error) {
 }
 
 func adminReset(t *Tenant, _ *http.Request) (int, any, error) {
-	t.Reset()
-	return http.StatusNoContent, nil, nil
+	return http.StatusNoContent, nil, t.Reset()
 }
 
 type clockJSON struct {
@@ -281,7 +280,7 @@ func adminMoveClock(t *Tenant, r *http.Request) (int, any, error) {
 			return 0, nil, adminFail(http.StatusBadRequest, "advance: %q is not a duration such as 25h or 90s", *req.Advance)
 		}
 		if err := t.clock.Advance(d); err != nil {
-			return 0, nil, adminFail(http.StatusBadRequest, "advance: %s", strings.TrimPrefix(err.Error(), "iscmock: "))
+			return 0, nil, clockError("advance", err)
 		}
 	default:
 		at, err := time.Parse(time.RFC3339Nano, *req.Set)
@@ -289,10 +288,19 @@ func adminMoveClock(t *Tenant, r *http.Request) (int, any, error) {
 			return 0, nil, adminFail(http.StatusBadRequest, "set: %q is not an RFC 3339 time such as 2027-01-01T00:00:00Z", *req.Set)
 		}
 		if err := t.clock.Set(at); err != nil {
-			return 0, nil, adminFail(http.StatusBadRequest, "set: %s", strings.TrimPrefix(err.Error(), "iscmock: "))
+			return 0, nil, clockError("set", err)
 		}
 	}
 	return http.StatusOK, t.clockNow(), nil
+}
+
+// clockError is a clock move's 400 for a time out of range, or the error of a state directory
+// that could not keep the move.
+func clockError(member string, err error) error {
+	if errors.As(err, new(*api.Error)) {
+		return err
+	}
+	return adminFail(http.StatusBadRequest, "%s: %s", member, strings.TrimPrefix(err.Error(), "iscmock: "))
 }
 
 func adminScenario(t *Tenant, _ *http.Request) (int, any, error) {
@@ -333,6 +341,9 @@ func adminSeed(t *Tenant, r *http.Request) (int, any, error) {
 		return 0, nil, invalid("fixtures", err)
 	}
 	if err := t.Seed(f); err != nil {
+		if errors.As(err, new(*api.Error)) {
+			return 0, nil, err // not the document's fault: a state directory that could not keep it
+		}
 		return 0, nil, invalid("fixtures", err)
 	}
 	return http.StatusNoContent, nil, nil
@@ -350,16 +361,22 @@ func adminUpdateIdentity(t *Tenant, r *http.Request) (int, any, error) {
 		return 0, nil, adminFail(http.StatusBadRequest, `give "enabled": true or false`)
 	}
 	id := mux.Vars(r)["id"]
-	if err := t.SetIdentityEnabled(id, *req.Enabled); err != nil {
-		return 0, nil, adminFail(http.StatusNotFound, "no identity %q", id)
-	}
-	return http.StatusNoContent, nil, nil
+	return identityAnswer(id, t.SetIdentityEnabled(id, *req.Enabled))
 }
 
 func adminRemoveIdentity(t *Tenant, r *http.Request) (int, any, error) {
 	id := mux.Vars(r)["id"]
-	if err := t.RemoveIdentity(id); err != nil {
+	return identityAnswer(id, t.RemoveIdentity(id))
+}
+
+// identityAnswer answers a change to identity id: 204, 404 for an identity the tenant lacks, or
+// the change's error.
+func identityAnswer(id string, err error) (int, any, error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return 0, nil, adminFail(http.StatusNotFound, "no identity %q", id)
+	case err != nil:
+		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
 }
@@ -410,7 +427,10 @@ func adminTenants(t *Tenant, _ *http.Request) (int, any, error) {
 
 func adminDropTenant(t *Tenant, r *http.Request) (int, any, error) {
 	name := mux.Vars(r)["name"]
-	if !t.server.DropTenant(name) {
+	switch dropped, err := t.server.DropTenant(name); {
+	case err != nil:
+		return 0, nil, err
+	case !dropped:
 		return 0, nil, adminFail(http.StatusNotFound, "no tenant %q", name)
 	}
 	return http.StatusNoContent, nil, nil

@@ -19,6 +19,9 @@ var (
 type Clock struct {
 	offset atomic.Int64 // nanoseconds added to the real time
 	start  int64        // the offset Reset returns to
+	// change makes a move of the clock a change of the tenant's state, kept with it in a state
+	// directory; nil when nothing is kept.
+	change func(func() error) error
 }
 
 func newClock(start time.Time) (*Clock, error) {
@@ -46,26 +49,38 @@ func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.L
 // Advance moves the clock forward by d (backward for a negative d). If that would take it outside
 // 1970-01-01 to 2200-01-01, it returns an error and the clock stays where it was.
 func (c *Clock) Advance(d time.Duration) error {
-	for {
-		off := c.offset.Load()
-		if err := clockRange(time.Now().Add(time.Duration(off)).Add(d)); err != nil {
-			return err
+	return c.move(func() error {
+		for {
+			off := c.offset.Load()
+			if err := clockRange(time.Now().Add(time.Duration(off)).Add(d)); err != nil {
+				return err
+			}
+			// In range, off+d is less than the range's length from the real time: it cannot overflow.
+			if c.offset.CompareAndSwap(off, off+int64(d)) {
+				return nil
+			}
 		}
-		// In range, off+d is less than the range's length from the real time: it cannot overflow.
-		if c.offset.CompareAndSwap(off, off+int64(d)) {
-			return nil
-		}
+	})
+}
+
+// move runs a move of the clock, as a change of the tenant's state when that is kept.
+func (c *Clock) move(fn func() error) error {
+	if c.change == nil {
+		return fn()
 	}
+	return c.change(fn)
 }
 
 // Set moves the clock to t; it runs on from there. For a t outside 1970-01-01 to 2200-01-01 it
 // returns an error and the clock stays where it was.
 func (c *Clock) Set(t time.Time) error {
-	if err := clockRange(t); err != nil {
-		return err
-	}
-	c.offset.Store(int64(time.Until(t)))
-	return nil
+	return c.move(func() error {
+		if err := clockRange(t); err != nil {
+			return err
+		}
+		c.offset.Store(int64(time.Until(t)))
+		return nil
+	})
 }
 
 func (c *Clock) reset() { c.offset.Store(c.start) }

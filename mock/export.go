@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iscmock/iscmock/mock/internal/store"
 )
 
 // Export returns the tenant's state as fixtures: every identity, with its levels, rights and
@@ -16,8 +18,10 @@ import (
 // Fixtures loaded from an export (WithFixtureData, Seed or POST /__admin/fixtures into a tenant
 // made from no fixtures) answer every list, filter and token exchange as this tenant does. No
 // bearer token, signing key or admin token is part of it.
-func (t *Tenant) Export() Fixtures {
-	ids, pats := t.db.Dump()
+func (t *Tenant) Export() Fixtures { return fixturesOf(t.db.Dump()) }
+
+// fixturesOf is the fixture document of a store's identities and tokens.
+func fixturesOf(ids []store.Identity, pats []store.PAT) Fixtures {
 	f := Fixtures{Identities: make([]Identity, len(ids)), PersonalAccessTokens: make([]PAT, len(pats))}
 	for i, id := range ids {
 		f.Identities[i] = fromStoreIdentity(id)

@@ -23,6 +23,7 @@ type config struct {
 	adminToken  string
 	noAdmin     bool
 	rateLimit   *scenario.RateLimit // every tenant's standing limit; nil for none
+	stateDir    string              // "" keeps nothing
 }
 
 func defaults() config {

@@ -39,10 +39,11 @@ type Server struct {
 	// refuses cannot fill the slots. An entry lives while requests use it.
 	pending map[string]*pendingTenant
 
-	listener  *httptest.Server
-	closing   chan struct{} // closed by Close: held requests stop waiting
-	held      chan struct{} // a slot per request a scenario holds, MaxHeld of them
-	closeOnce sync.Once
+	listener     *httptest.Server
+	releaseState func()        // frees the state directory; nil without one
+	closing      chan struct{} // closed by Close: held requests stop waiting
+	held         chan struct{} // a slot per request a scenario holds, MaxHeld of them
+	closeOnce    sync.Once
 }
 
 // New builds a server without listening; serve its Handler however you like.
@@ -76,10 +77,56 @@ func New(opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("iscmock: scenario %q: %w", sc.Name, err)
 		}
 	}
-	if s.Tenant, err = s.newTenant(""); err != nil {
+	if err := s.openTenants(); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// openTenants makes the root tenant and, with a state directory, every tenant it keeps, as they
+// were kept.
+func (s *Server) openTenants() error {
+	if s.cfg.stateDir == "" {
+		var err error
+		s.Tenant, err = s.newTenant("", nil)
+		return err
+	}
+	if err := s.openStateDir(); err != nil {
+		return err
+	}
+	names, err := s.keptTenants()
+	if err != nil {
+		return err
+	}
+	for _, name := range append([]string{""}, names...) {
+		t, err := s.openKept(name)
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			s.Tenant = t
+		} else {
+			s.tenants[name] = t
+		}
+	}
+	return nil
+}
+
+// openKept makes the tenant name as its state file has it, or anew if it has none, and keeps it.
+func (s *Server) openKept(name string) (*Tenant, error) {
+	st, err := s.readState(name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.newTenant(name, st)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.keep(); err != nil {
+		return nil, fmt.Errorf("iscmock: %w", err)
+	}
+	return t, nil
 }
 
 // prototype seeds the configured fixtures, or the embedded default tenant, into a store that
@@ -205,7 +252,7 @@ func (s *Server) enter(name string) (t *Tenant, release func(), err error) {
 	}
 	p, ok := s.pending[name]
 	if !ok {
-		t, err := s.newTenant(name)
+		t, err := s.newTenant(name, nil)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -236,6 +283,9 @@ func (s *Server) claim(t *Tenant) error {
 	if err := s.full(); err != nil {
 		return err
 	}
+	if err := t.keep(); err != nil {
+		return err
+	}
 	s.tenants[t.name] = t
 	return nil
 }
@@ -257,6 +307,9 @@ func (s *Server) Close() {
 		if s.listener != nil {
 			s.listener.Close()
 		}
+		if s.releaseState != nil {
+			s.releaseState()
+		}
 	})
 }
 
@@ -275,16 +328,24 @@ func (s *Server) OpenTenant(name string) (*Tenant, error) {
 	if err := s.full(); err != nil {
 		return nil, err
 	}
-	if p, ok := s.pending[name]; ok { // in use by requests: theirs from now on too
-		s.tenants[name] = p.t
-		return p.t, nil
-	}
-	t, err := s.newTenant(name)
+	t, err := s.pendingOrNew(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.keep(); err != nil {
 		return nil, err
 	}
 	s.tenants[name] = t
 	return t, nil
+}
+
+// pendingOrNew is the tenant requests in flight use (theirs from now on too), or a new one; s.mu
+// is held.
+func (s *Server) pendingOrNew(name string) (*Tenant, error) {
+	if p, ok := s.pending[name]; ok {
+		return p.t, nil
+	}
+	return s.newTenant(name, nil)
 }
 
 // full refuses a new tenant past WithMaxTenants.
@@ -315,17 +376,24 @@ func (s *Server) tenant(name string) (*Tenant, bool) {
 	return t, ok
 }
 
-// DropTenant forgets a tenant and all its state, releasing the requests its scenario holds; it
-// reports whether there was one. A later request to its URL makes it anew.
-func (s *Server) DropTenant(name string) bool {
+// DropTenant forgets a tenant and all its state (its file in a state directory too), releasing
+// the requests its scenario holds; it reports whether there was one. A later request to its URL
+// makes it anew. It fails, dropping nothing, when the tenant's file cannot be removed.
+func (s *Server) DropTenant(name string) (bool, error) {
 	s.mu.Lock()
 	t, ok := s.tenants[name]
+	if ok && t.file != nil {
+		if err := t.file.forget(); err != nil {
+			s.mu.Unlock()
+			return false, err
+		}
+	}
 	delete(s.tenants, name)
 	s.mu.Unlock()
 	if ok {
 		t.ClearScenario()
 	}
-	return ok
+	return ok, nil
 }
 
 // tenantSeed derives a tenant's seed, so that a seeded server's tenants differ but repeat.

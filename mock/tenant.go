@@ -1,6 +1,8 @@
 package mock
 
 import (
+	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -28,15 +30,30 @@ type Tenant struct {
 	api     *api.Service
 	// claim gives a named tenant its slot on first real use (nil for the root tenant).
 	claim func() error
+	file  *stateFiles // where its state is kept; nil when nothing is
 }
 
-func (s *Server) newTenant(name string) (*Tenant, error) {
+// newTenant makes a tenant from the fixtures or, given its kept state, as it was kept.
+func (s *Server) newTenant(name string, kept *tenantState) (*Tenant, error) {
 	clock, err := newClock(s.cfg.start)
 	if err != nil {
 		return nil, err
 	}
 	t := &Tenant{name: name, server: s, clock: clock, db: s.proto.Clone(),
 		journal: journal.New(s.cfg.journalSize), ids: ids.New(s.tenantSeed(name))}
+	tenant := api.Tenant{Org: "iscmock", Pod: "mock01-useast1"}
+	if name != "" {
+		tenant.Org = name
+	}
+	var key *ecdsa.PrivateKey
+	if kept != nil {
+		if err := t.ids.UnmarshalBinary(kept.random); err != nil {
+			return nil, err
+		}
+		tenant.ID, key = kept.id, kept.key
+	} else {
+		tenant.ID = t.ids.UUID()
+	}
 	if name != "" {
 		t.prefix = "/tenants/" + name
 	}
@@ -44,18 +61,19 @@ func (s *Server) newTenant(name string) (*Tenant, error) {
 	if s.scenario != nil {
 		t.faults.Load(s.scenario)
 	}
-	org := "iscmock"
-	if name != "" {
-		org = name
-	}
 	if name != "" {
 		t.claim = func() error { return s.claim(t) }
 	}
 	t.api = api.New(api.Config{Claim: t.claim, Closing: s.closing, Held: s.held,
 		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,
 		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
-		Tenant: api.Tenant{ID: t.ids.UUID(), Org: org, Pod: "mock01-useast1"},
+		Tenant: tenant, SigningKey: key,
 	})
+	if kept != nil {
+		if err := t.restore(kept); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
 }
 
@@ -91,13 +109,15 @@ func (t *Tenant) URL() string {
 // Reset puts the tenant back as its fixtures made it, the clock back to where it started (plus the
 // real time since), the scenario's counters and rate-limit windows to zero (the scenario stays) and
 // the journal empty. Tokens minted before stay valid until they expire (their signatures are
-// checked anew).
-func (t *Tenant) Reset() {
-	t.db.Reset()
-	t.clock.reset()
+// checked anew). It fails, changing nothing, only when a state directory cannot keep it.
+func (t *Tenant) Reset() error {
+	if err := t.db.Reset(t.clock.reset); err != nil {
+		return err
+	}
 	t.faults.Restart()
 	t.journal.Clear()
 	t.api.ForgetVerified()
+	return nil
 }
 
 // Clock returns the tenant's clock.
@@ -149,19 +169,24 @@ func (t *Tenant) Identities() []Identity {
 // tokens (401 at /oauth/token) and the bearer tokens it already holds get 401; enabling it again
 // restores both. Reset returns it to its fixture state.
 func (t *Tenant) SetIdentityEnabled(id string, enabled bool) error {
-	if err := t.db.SetDisabled(id, !enabled); err != nil {
-		return fmt.Errorf("iscmock: no identity %q", id)
-	}
-	return nil
+	return identityError(id, t.db.SetDisabled(id, !enabled))
 }
+
+// identityError names the identity a change could not find; other errors are the store's.
+func identityError(id string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("iscmock: no identity %q: %w", id, ErrNotFound)
+	}
+	return err
+}
+
+// ErrNotFound is in the errors of changes to something the tenant does not have.
+var ErrNotFound = errors.New("not found")
 
 // RemoveIdentity removes an identity and all its tokens; its bearer tokens get 401 from then on.
 // Reset brings back one that the fixtures have.
 func (t *Tenant) RemoveIdentity(id string) error {
-	if err := t.db.RemoveIdentity(id); err != nil {
-		return fmt.Errorf("iscmock: no identity %q", id)
-	}
-	return nil
+	return identityError(id, t.db.RemoveIdentity(id))
 }
 
 // PAT returns the token with the given id, secret included.

@@ -28,6 +28,7 @@ type serveCmd struct {
 	RateLimit   string   `default:"off" enum:"off,isc" env:"ISCMOCK_RATE_LIMIT" help:"Rate limit: off (unlimited) or isc (ISC's documented 100 requests per client and API version per 10 s)."`
 	LogFormat   string   `default:"text" enum:"text,json" env:"ISCMOCK_LOG_FORMAT" help:"Request log format: text or json."`
 	MaxTokens   int      `name:"max-tokens-per-owner" default:"10" env:"ISCMOCK_MAX_TOKENS_PER_OWNER" help:"Tokens an identity may create, managed ones aside (ISC: 10; 0: no limit)."`
+	StateDir    string   `env:"ISCMOCK_STATE_DIR" type:"path" help:"Directory to keep every tenant's state in, each change on disk before it is answered; a restart goes on from it."`
 }
 
 // Validate refuses what the flags' types let through, naming the flag (kong calls it after parsing).
@@ -74,6 +75,9 @@ func (c *serveCmd) serve(ctx context.Context, out output, log *slog.Logger) erro
 	}
 	if c.RateLimit == "isc" {
 		opts = append(opts, mock.WithISCRateLimit())
+	}
+	if c.StateDir != "" {
+		opts = append(opts, mock.WithStateDir(c.StateDir))
 	}
 	srv, err := interruptible(ctx, func() (*mock.Server, error) { return mock.New(opts...) })
 	if err != nil {

@@ -19,7 +19,12 @@ type Error struct {
 	oauth bool
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Text) }
+func (e *Error) Error() string {
+	if e.Cause != "" {
+		return fmt.Sprintf("%d %s: %s (%s)", e.Status, e.Code, e.Text, e.Cause)
+	}
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Text)
+}
 
 // detailCodes ISC uses in ErrorResponseDto (spec examples and captured answers); the PAT-specific
 // choices are the mock's.
@@ -127,3 +132,10 @@ func NotFound(text string) error {
 
 // LimitError is a 400 for a limit the request would pass.
 func LimitError(text string) error { return badRequest(codeLimit, "%s", text) }
+
+// InternalError is ISC's 500, with the mock's cause (a state that could not be kept) beside it.
+func InternalError(cause string) error {
+	e := *errInternal
+	e.Cause = cause
+	return &e
+}

@@ -68,7 +68,9 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 	}
 	now := s.Now()
 	if pat.LastUsed.IsZero() || now.Sub(pat.LastUsed) >= lastUsedEvery {
-		s.touch(pat.ID, now)
+		if err := s.touch(pat.ID, now); err != nil {
+			return err
+		}
 	}
 	ex.identity, ex.clientID = owner.ID, pat.ID
 	writeJSON(w, http.StatusOK, tokenResponse{
@@ -188,12 +190,17 @@ func readTokenParams(r *http.Request) error {
 	return nil
 }
 
-// touch records that the token minted an access token now, at most once a day.
-func (s *Service) touch(id string, now time.Time) {
-	_, _ = s.Store.Update(id, func(p store.PAT) (store.PAT, error) {
+// touch records that the token minted an access token now, at most once a day. A token deleted
+// meanwhile is no error: the exchange happened before the delete.
+func (s *Service) touch(id string, now time.Time) error {
+	_, err := s.Store.Update(id, func(p store.PAT) (store.PAT, error) {
 		if p.LastUsed.IsZero() || now.Sub(p.LastUsed) >= lastUsedEvery {
 			p.LastUsed = store.Millis(now)
 		}
 		return p, nil
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
 }

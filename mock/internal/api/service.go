@@ -2,6 +2,7 @@
 package api
 
 import (
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"hash/fnv"
@@ -50,6 +51,8 @@ type Config struct {
 	// Held has a slot for each request a scenario may hold at once, shared by the server's tenants;
 	// nil for no bound.
 	Held chan struct{}
+	// SigningKey signs the tenant's bearer tokens; nil for one made on first use.
+	SigningKey *ecdsa.PrivateKey
 }
 
 // Service is one tenant's API.
@@ -73,8 +76,11 @@ var (
 
 // New returns the tenant's API.
 func New(cfg Config) *Service {
-	return &Service{Config: cfg, signer: auth.NewSigner(cfg.Now)}
+	return &Service{Config: cfg, signer: auth.NewSigner(cfg.Now, cfg.SigningKey)}
 }
+
+// SigningKey is the key the tenant's bearer tokens are signed with.
+func (s *Service) SigningKey() *ecdsa.PrivateKey { return s.signer.Key() }
 
 // exchange is one request on its way through the tenant's API: its route, and what the pipeline
 // learns about it for headers, the log and the journal. One allocation holds it all.

@@ -84,9 +84,12 @@ func Bearer(header string) string {
 	return strings.TrimSpace(token)
 }
 
-// NewSigner makes a signer whose expiry checks use now. Its key is made on first use, so a server
-// that never sees a token does not pay for one.
-func NewSigner(now func() time.Time) *Signer {
+// NewSigner makes a signer whose expiry checks use now, signing with key. A nil key is made on
+// first use, so a server that never sees a token does not pay for one.
+func NewSigner(now func() time.Time, key *ecdsa.PrivateKey) *Signer {
+	if key != nil {
+		return &Signer{now: now, key: func() *ecdsa.PrivateKey { return key }}
+	}
 	return &Signer{now: now, key: sync.OnceValue(func() *ecdsa.PrivateKey {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -95,6 +98,9 @@ func NewSigner(now func() time.Time) *Signer {
 		return key
 	})}
 }
+
+// Key is the signing key, made now if it was not yet.
+func (s *Signer) Key() *ecdsa.PrivateKey { return s.key() }
 
 // Sign returns the compact JWT for c.
 func (s *Signer) Sign(c *Claims) (string, error) {

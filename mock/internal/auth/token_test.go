@@ -33,7 +33,7 @@ func sec(t time.Time) *int64 { s := t.Unix(); return &s }
 
 func TestVerify(t *testing.T) {
 	c := newClock(t0)
-	s := NewSigner(c.now)
+	s := NewSigner(c.now, nil)
 	sign := func(cl *Claims) string {
 		tok, err := s.Sign(cl)
 		if err != nil {
@@ -43,7 +43,7 @@ func TestVerify(t *testing.T) {
 	}
 	good := sign(claims(t0.Add(time.Hour)))
 	parts := strings.Split(good, ".")
-	other, _ := NewSigner(c.now).Sign(claims(t0.Add(time.Hour)))
+	other, _ := NewSigner(c.now, nil).Sign(claims(t0.Add(time.Hour)))
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
 	pub, _ := x509.MarshalPKIXPublicKey(&s.key().PublicKey)
 	hs256, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(t0.Add(time.Hour))).SignedString(pub) // algorithm confusion
@@ -89,7 +89,7 @@ func TestVerify(t *testing.T) {
 // TestVerifyCacheFollowsTheClock: a cached token expires, and is not yet valid, as the clock says.
 func TestVerifyCacheFollowsTheClock(t *testing.T) {
 	c := newClock(t0)
-	s := NewSigner(c.now)
+	s := NewSigner(c.now, nil)
 	cl := claims(t0.Add(time.Hour))
 	cl.IssuedAt = sec(t0)
 	tok, _ := s.Sign(cl)
@@ -108,7 +108,7 @@ func TestVerifyCacheFollowsTheClock(t *testing.T) {
 
 func TestVerifyCacheIsBounded(t *testing.T) {
 	c := newClock(t0)
-	s := NewSigner(c.now)
+	s := NewSigner(c.now, nil)
 	for i := range 5000 {
 		cl := claims(t0.Add(time.Hour))
 		cl.JTI = fmt.Sprint(i)
@@ -140,7 +140,7 @@ func TestVerifiedCacheCost(t *testing.T) {
 	}{{"small claims", []string{ScopeAll}, 1500}, {"largest claims", big, 30}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClock(t0)
-			s := NewSigner(c.now)
+			s := NewSigner(c.now, nil)
 			toks := make([]string, tc.n)
 			for i := range toks {
 				cl := claims(t0.Add(time.Hour))
@@ -193,7 +193,7 @@ func TestRights(t *testing.T) {
 // BenchmarkSign is the ES256 signing that /oauth/token does for every token it mints: its cost on
 // its own, beside which the endpoint's is read.
 func BenchmarkSign(b *testing.B) {
-	s := NewSigner(newClock(t0).now)
+	s := NewSigner(newClock(t0).now, nil)
 	c := &Claims{TenantID: "1b2c3d4e-0000-4000-8000-000000000000", Pod: "mock01-useast1", Org: "iscmock",
 		IdentityID: "2c9180867b50d088017b554662fb281e", UserName: "alice.admin", Authorities: []string{"ORG_ADMIN"},
 		ClientID: "86f1dc6fe8f54414950454cbb11278fa", Scope: []string{ScopeAll}, Exp: t0.Add(12 * time.Hour).Unix(),
@@ -221,5 +221,22 @@ func TestBearer(t *testing.T) {
 		if got := Bearer(header); got != want {
 			t.Errorf("Bearer(%q) = %q, want %q", header, got, want)
 		}
+	}
+}
+
+// TestSignerWithKey: a signer given another's key verifies its tokens, as a server restarted from
+// its state directory verifies the bearer tokens it minted before.
+func TestSignerWithKey(t *testing.T) {
+	c := newClock(t0)
+	before := NewSigner(c.now, nil)
+	token, err := before.Sign(claims(t0.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSigner(c.now, before.Key()).Verify(token); err != nil {
+		t.Errorf("a signer with the same key: %v", err)
+	}
+	if _, err := NewSigner(c.now, nil).Verify(token); err == nil {
+		t.Error("a signer with a key of its own verified another's token")
 	}
 }

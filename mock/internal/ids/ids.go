@@ -38,6 +38,20 @@ func New(seed uint64) *Source {
 	return &Source{rng: rand.NewChaCha8(s)}
 }
 
+// MarshalBinary returns the source's state, from which UnmarshalBinary goes on with the same values.
+func (s *Source) MarshalBinary() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.MarshalBinary()
+}
+
+// UnmarshalBinary restores a state of MarshalBinary's.
+func (s *Source) UnmarshalBinary(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.UnmarshalBinary(b)
+}
+
 // RandomSeed returns a seed from crypto/rand, for servers whose caller gave none.
 func RandomSeed() uint64 {
 	var b [8]byte

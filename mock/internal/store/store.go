@@ -291,6 +291,10 @@ type DB struct {
 	// made and none is seen before it is published.
 	current atomic.Pointer[state]
 	mu      sync.Mutex
+	// changes counts the changes made (under mu), each made in the epoch current then.
+	changes uint64
+	epoch   *epoch
+	keeper  atomic.Pointer[keeper] // nil unless Keep was called
 }
 
 // state is one committed state as readers see it: a read transaction (reads change nothing in it,
@@ -346,7 +350,7 @@ func New() *DB {
 	if err != nil {
 		panic(err) // the schema is static: an error here is a programming error
 	}
-	d := &DB{base: db.Snapshot()}
+	d := &DB{base: db.Snapshot(), epoch: &epoch{}}
 	d.db.Store(db)
 	d.publish(true)
 	return d
@@ -355,18 +359,33 @@ func New() *DB {
 // Clone returns a store that starts from d's current state, as its own: changes to either do not
 // reach the other. It costs the same however much d holds.
 func (d *DB) Clone() *DB {
-	c := &DB{base: d.db.Load().Snapshot()}
+	c := &DB{base: d.db.Load().Snapshot(), epoch: &epoch{}}
 	c.db.Store(c.base.Snapshot())
 	c.publish(true)
 	return c
 }
 
-// Reset discards every change since the store was made or cloned.
-func (d *DB) Reset() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.db.Store(d.base.Snapshot())
-	d.publish(true)
+// Reset discards every change since the store was made or cloned. also, when not nil, runs as part
+// of the same change, under the write lock (a clock going back along with the store).
+func (d *DB) Reset(also func()) error {
+	return d.change(func() error {
+		d.db.Store(d.base.Snapshot())
+		d.publish(true)
+		if also != nil {
+			also()
+		}
+		return nil
+	})
+}
+
+// Load replaces the current state with exactly these identities and tokens, as one change; Reset
+// still returns to the state the store was made or cloned with.
+func (d *DB) Load(ids []Identity, pats []PAT) error {
+	loaded := New()
+	if err := loaded.Seed(ids, pats); err != nil {
+		return err
+	}
+	return d.change(func() error { d.db.Store(loaded.db.Load()); d.publish(true); return nil })
 }
 
 // publish makes the latest state the one readers see; d.mu is held, except while d is new.
@@ -381,16 +400,23 @@ func (d *DB) publish(identitiesChanged bool) {
 	d.current.Store(st)
 }
 
-// commit ends a write and publishes it.
-func (d *DB) commit(txn *memdb.Txn, identitiesChanged bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	txn.Commit()
-	d.publish(identitiesChanged)
+// write runs fn in a write transaction and publishes what it wrote, unless it fails. The
+// transaction is opened under the write lock: a writer must never hold one of a state that Reset,
+// Load or a failed keep has just replaced, or its change would go to a state nobody reads.
+func (d *DB) write(identitiesChanged bool, fn func(*memdb.Txn) error) error {
+	return d.change(func() error {
+		txn := d.db.Load().Txn(true)
+		defer txn.Abort()
+		if err := fn(txn); err != nil {
+			return err
+		}
+		txn.Commit()
+		d.publish(identitiesChanged)
+		return nil
+	})
 }
 
-func (d *DB) read() *memdb.Txn  { return d.current.Load().txn }
-func (d *DB) write() *memdb.Txn { return d.db.Load().Txn(true) }
+func (d *DB) read() *memdb.Txn { return d.current.Load().txn }
 
 // Identity returns the identity with the given id.
 func (d *DB) Identity(id string) (Identity, bool) {
@@ -425,36 +451,34 @@ func (d *DB) Identities() []Identity {
 
 // SetDisabled disables or enables the identity with the given id.
 func (d *DB) SetDisabled(id string, disabled bool) error {
-	txn := d.write()
-	defer txn.Abort()
-	identity := first[Identity](txn, tIdentity, key(id))
-	if identity == nil {
-		return ErrNotFound
-	}
-	changed := *identity
-	changed.Disabled = disabled
-	must(txn.Insert(tIdentity, &changed))
-	d.commit(txn, true)
-	return nil
+	return d.write(true, func(txn *memdb.Txn) error {
+		identity := first[Identity](txn, tIdentity, key(id))
+		if identity == nil {
+			return ErrNotFound
+		}
+		changed := *identity
+		changed.Disabled = disabled
+		must(txn.Insert(tIdentity, &changed))
+		return nil
+	})
 }
 
 // RemoveIdentity removes the identity with the given id and all its tokens, as one change.
 func (d *DB) RemoveIdentity(id string) error {
-	txn := d.write()
-	defer txn.Abort()
-	identity := first[Identity](txn, tIdentity, key(id))
-	if identity == nil {
-		return ErrNotFound
-	}
-	if o := first[owned](txn, tPAT, ownedKey(identity.ID)); o != nil {
-		for _, r := range o.records {
-			must(txn.Delete(tPAT, r))
+	return d.write(true, func(txn *memdb.Txn) error {
+		identity := first[Identity](txn, tIdentity, key(id))
+		if identity == nil {
+			return ErrNotFound
 		}
-		must(txn.Delete(tPAT, o))
-	}
-	must(txn.Delete(tIdentity, identity))
-	d.commit(txn, true)
-	return nil
+		if o := first[owned](txn, tPAT, ownedKey(identity.ID)); o != nil {
+			for _, r := range o.records {
+				must(txn.Delete(tPAT, r))
+			}
+			must(txn.Delete(tPAT, o))
+		}
+		must(txn.Delete(tIdentity, identity))
+		return nil
+	})
 }
 
 // PAT returns the token with the given id.
@@ -479,42 +503,40 @@ func first[T any](txn *memdb.Txn, table string, k []byte) *T {
 // Seed adds or replaces identities and tokens as one change: either all of them are stored or none.
 // Seeded tokens are exempt from the per-owner limit, but names stay unique per owner.
 func (d *DB) Seed(ids []Identity, pats []PAT) error {
-	txn := d.write()
-	defer txn.Abort()
-	for _, id := range ids {
-		id.UserLevels = slices.Clone(id.UserLevels)
-		id.Rights = slices.Clone(id.Rights)
-		must(txn.Insert(tIdentity, &id))
-	}
-	for _, p := range pats {
-		o, _ := txn.First(tIdentity, ixID, key(p.OwnerID))
-		if o == nil {
-			return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
+	return d.write(len(ids) > 0, func(txn *memdb.Txn) error {
+		for _, id := range ids {
+			id.UserLevels = slices.Clone(id.UserLevels)
+			id.Rights = slices.Clone(id.Rights)
+			must(txn.Insert(tIdentity, &id))
 		}
-		p.OwnerID = o.(*Identity).ID // one copy of the owner's id, however many tokens it has
-		owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
-		if err := checkOwner(owner, p, 0); err != nil {
-			return fmt.Errorf("token %s: %w", p.ID, err)
+		for _, p := range pats {
+			o, _ := txn.First(tIdentity, ixID, key(p.OwnerID))
+			if o == nil {
+				return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
+			}
+			p.OwnerID = o.(*Identity).ID // one copy of the owner's id, however many tokens it has
+			owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
+			if err := checkOwner(owner, p, 0); err != nil {
+				return fmt.Errorf("token %s: %w", p.ID, err)
+			}
+			r := toRecord(p)
+			put(txn, owner, first[record](txn, tPAT, packedKey(r.id, r.hexID)), r)
 		}
-		r := toRecord(p)
-		put(txn, owner, first[record](txn, tPAT, packedKey(r.id, r.hexID)), r)
-	}
-	d.commit(txn, len(ids) > 0)
-	return nil
+		return nil
+	})
 }
 
 // Create stores a new token, enforcing unique names per owner and, when limit > 0, at most limit
 // tokens per owner (managed tokens are not counted).
 func (d *DB) Create(p PAT, limit int) error {
-	txn := d.write()
-	defer txn.Abort()
-	owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
-	if err := checkOwner(owner, p, limit); err != nil {
-		return err
-	}
-	put(txn, owner, nil, toRecord(p))
-	d.commit(txn, false)
-	return nil
+	return d.write(false, func(txn *memdb.Txn) error {
+		owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
+		if err := checkOwner(owner, p, limit); err != nil {
+			return err
+		}
+		put(txn, owner, nil, toRecord(p))
+		return nil
+	})
 }
 
 // Update replaces the token with id by what change returns; an error from change aborts the
@@ -548,35 +570,42 @@ func (d *DB) Update(id string, change func(PAT) (PAT, error)) (PAT, error) {
 
 // swap stores r in place of old, if old is still the stored record; p is r as a PAT.
 func (d *DB) swap(old, r *record, p PAT) (bool, error) {
-	txn := d.write()
-	defer txn.Abort()
-	if first[record](txn, tPAT, key(p.ID)) != old {
+	swapped := false
+	err := d.write(false, func(txn *memdb.Txn) error {
+		if first[record](txn, tPAT, key(p.ID)) != old {
+			return errMoved
+		}
+		owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
+		if err := checkOwner(owner, p, 0); err != nil {
+			return err
+		}
+		put(txn, owner, old, r)
+		swapped = true
+		return nil
+	})
+	if err == errMoved {
 		return false, nil
 	}
-	owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
-	if err := checkOwner(owner, p, 0); err != nil {
-		return false, err
-	}
-	put(txn, owner, old, r)
-	d.commit(txn, false)
-	return true, nil
+	return swapped, err
 }
+
+// errMoved aborts a swap whose token another writer changed first.
+var errMoved = errors.New("changed meanwhile")
 
 // Delete removes the token with id if allow, given the token, returns nil; its error aborts.
 func (d *DB) Delete(id string, allow func(PAT) error) error {
-	txn := d.write()
-	defer txn.Abort()
-	r := first[record](txn, tPAT, key(id))
-	if r == nil {
-		return ErrNotFound
-	}
-	if err := allow(r.pat(id, false)); err != nil {
-		return err
-	}
-	unown(txn, r)
-	must(txn.Delete(tPAT, r))
-	d.commit(txn, false)
-	return nil
+	return d.write(false, func(txn *memdb.Txn) error {
+		r := first[record](txn, tPAT, key(id))
+		if r == nil {
+			return ErrNotFound
+		}
+		if err := allow(r.pat(id, false)); err != nil {
+			return err
+		}
+		unown(txn, r)
+		must(txn.Delete(tPAT, r))
+		return nil
+	})
 }
 
 // put stores r in place of old, the stored token with its id, if any; owner is r's owner's
@@ -656,8 +685,9 @@ func (d *DB) Each(q Query, fn func(PAT)) { each(d.read(), q, fn) }
 
 // Dump returns every identity, ordered by id, and every token, secrets included, oldest first,
 // from one state: what a writer changes meanwhile is in both or in neither.
-func (d *DB) Dump() ([]Identity, []PAT) {
-	txn := d.read()
+func (d *DB) Dump() ([]Identity, []PAT) { return dump(d.read()) }
+
+func dump(txn *memdb.Txn) ([]Identity, []PAT) {
 	it, err := txn.Get(tIdentity, ixID)
 	must(err)
 	ids := []Identity{}

@@ -156,7 +156,7 @@ func TestUpdateNeverMutates(t *testing.T) {
 	if p, _ := proto.PAT("p"); p.Name != "old" || p.Scope[0] != "a" {
 		t.Errorf("the prototype after its clone's update: %+v", p)
 	}
-	db.Reset()
+	_ = db.Reset(nil)
 	if p, _ := db.PAT("p"); p.Name != "old" || p.Scope[0] != "a" {
 		t.Errorf("after reset %+v: the update mutated the stored object", p)
 	}
@@ -182,7 +182,7 @@ func TestMemo(t *testing.T) {
 	if made != 2 {
 		t.Errorf("made %d times across a change, want twice", made)
 	}
-	db.Reset()
+	_ = db.Reset(nil)
 	for i := range MaxMemoValues + 1 {
 		get(fmt.Sprint(i), 1)
 	}
@@ -192,7 +192,7 @@ func TestMemo(t *testing.T) {
 	if made != 1 {
 		t.Errorf("past %d values: %d made again, want only the one over the bound", MaxMemoValues, made)
 	}
-	db.Reset()
+	_ = db.Reset(nil)
 	made = 0
 	get("big", MaxMemoBytes)
 	get("more", 1)
@@ -226,7 +226,7 @@ func TestIdentitiesFollowChanges(t *testing.T) {
 	if got := name(); got != "after" {
 		t.Errorf("after the identity's change: %q, want after", got)
 	}
-	db.Reset()
+	_ = db.Reset(nil)
 	if _, ok := db.Identity("o"); ok {
 		t.Error("after reset: the identity is still read")
 	}
