@@ -7,10 +7,12 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/iscmock ./cmd/iscmock \
-    && /out/iscmock version
+    && /out/iscmock version && mkdir /out/state
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/iscmock /iscmock
+# An empty /state of nonroot's, for ISCMOCK_STATE_DIR=/state: a volume mounted there starts owned by nonroot.
+COPY --from=build --chown=65532:65532 /out/state /state
 USER nonroot:nonroot
 EXPOSE 8080
 # The address is a variable, not a flag of CMD, so that ISCMOCK_ADDR moves the server and its health check alike.

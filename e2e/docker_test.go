@@ -382,7 +382,8 @@ func mount(t *testing.T, file, target string) string {
 	return abs + ":" + target + ":ro"
 }
 
-// TestContainerEnv: every ISCMOCK_* variable serve documents works in the container.
+// TestContainerEnv: every ISCMOCK_* variable serve documents works in the container
+// (ISCMOCK_STATE_DIR: TestContainerState and TestContainerStateDiskFull).
 func TestContainerEnv(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -577,13 +578,18 @@ func adminGet(t *testing.T, base, adminToken, path string) string {
 }
 
 // send makes a request with a bearer token (an access token, or the admin token; "" for none) and a
-// JSON body ("" for none).
+// JSON body ("" for none): a JSON patch for PATCH. It accepts JSON, which the admin API's export
+// answers in.
 func send(base, bearer, method, path, reqBody string) *http.Response {
 	req, _ := http.NewRequest(method, base+path, strings.NewReader(reqBody))
+	req.Header.Set("Accept", "application/json")
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	if reqBody != "" {
+	switch {
+	case reqBody != "" && method == http.MethodPatch:
+		req.Header.Set("Content-Type", "application/json-patch+json")
+	case reqBody != "":
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := http.DefaultClient.Do(req)
@@ -632,4 +638,73 @@ func accessToken(t *testing.T, res *http.Response) string {
 		t.Fatalf("token response %d %s: want an access_token (%v)", res.StatusCode, body(res), err)
 	}
 	return tok.AccessToken
+}
+
+// TestContainerState: the README's persistent container, -v VOLUME:/state -e
+// ISCMOCK_STATE_DIR=/state with --read-only, replaced by a new one on the same volume, still has
+// the token created before, which still mints access tokens, and honours the bearer tokens the
+// first one minted.
+func TestContainerState(t *testing.T) {
+	requireEngine(t)
+	volume := "iscmock-e2e-state-" + unique()
+	docker(t, "volume", "create", "--label", "org.iscmock.e2e="+runLabel(), volume)
+	t.Cleanup(func() { _, _ = dockerOutput("volume", "rm", "-f", volume) })
+	options := []string{"--read-only", "-v", volume + ":/state", "-e", "ISCMOCK_STATE_DIR=/state"}
+
+	first := runContainer(t, "8080", options)
+	base := first.base()
+	bearer := accessToken(t, defaultToken(base))
+	res := send(base, bearer, http.MethodPost, "/v3/personal-access-tokens", `{"name":"kept across restarts"}`)
+	wantStatus(t, res, http.StatusOK)
+	var created struct{ ID, Secret string }
+	if err := json.Unmarshal(body(res), &created); err != nil {
+		t.Fatal(err)
+	}
+	docker(t, "stop", first.name)
+
+	second := runContainer(t, "8080", options)
+	base = second.base()
+	wantStatus(t, tokenRequest(base, created.ID, created.Secret), http.StatusOK)
+	res = send(base, bearer, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", "")
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(string(body(res)), created.ID) {
+		t.Errorf("after the restart the list lacks the token created before: %s", body(res))
+	}
+	checkLogs(t, second.logs(), created.Secret, bearer)
+}
+
+// TestContainerStateDiskFull: on a state volume too small for what is asked of it, a create is
+// answered with ISC's 500 and changes nothing, and the server keeps serving.
+func TestContainerStateDiskFull(t *testing.T) {
+	requireEngine(t)
+	c := runContainer(t, "8080", []string{"--read-only", "--tmpfs", "/state:rw,size=64k,uid=65532,gid=65532", "-e", "ISCMOCK_STATE_DIR=/state",
+		"-e", "ISCMOCK_MAX_TOKENS_PER_OWNER=0"})
+	base := c.base()
+	bearer := accessToken(t, defaultToken(base))
+	list := func() string {
+		res := send(base, bearer, http.MethodGet, "/v3/personal-access-tokens", "")
+		wantStatus(t, res, http.StatusOK)
+		return string(body(res))
+	}
+	for i := range 1000 {
+		name := fmt.Sprintf("filler %d %s", i, strings.Repeat("x", 200))
+		before := list()
+		res := send(base, bearer, http.MethodPost, "/v3/personal-access-tokens", fmt.Sprintf(`{"name":%q}`, name))
+		if res.StatusCode == http.StatusOK {
+			continue
+		}
+		wantStatus(t, res, http.StatusInternalServerError)
+		if b := string(body(res)); !strings.Contains(b, `"detailCode":"500.0 Internal Fault"`) {
+			t.Errorf("the full disk's answer %s is not ISC's 500", b)
+		}
+		if cause := res.Header.Get("Iscmock-Cause"); !strings.Contains(cause, "no space left on device") {
+			t.Errorf("Iscmock-Cause %q does not say the disk is full", cause)
+		}
+		if after := list(); after != before {
+			t.Errorf("the refused create changed the list")
+		}
+		wantStatus(t, send(base, "", http.MethodGet, "/__admin/health", ""), http.StatusOK)
+		return
+	}
+	t.Fatal("1000 creates fit in 64 KiB: the state is not being written")
 }

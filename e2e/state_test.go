@@ -3,13 +3,10 @@ package e2e_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +26,7 @@ func TestBinaryStateSurvivesSIGKILL(t *testing.T) {
 		if bearers == nil {
 			bearers = map[string]string{}
 			for prefix := range ledgers {
-				bearers[prefix] = adminBearer(t, base+prefix)
+				bearers[prefix] = accessToken(t, defaultToken(base+prefix))
 			}
 		}
 		for prefix, l := range ledgers {
@@ -58,22 +55,6 @@ func TestBinaryStateSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-// adminBearer is a bearer token of the default tenant's org admin.
-func adminBearer(t *testing.T, base string) string {
-	t.Helper()
-	res, err := http.PostForm(base+"/oauth/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {"86f1dc6fe8f54414950454cbb11278fa"}, "client_secret": {"1d1bef2b9f426383447f64f69349fc7cac176042578d205c256ba3f37c59adb9"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var tok tokenJSON
-	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token: %d %v", res.StatusCode, err)
-	}
-	return tok.AccessToken
-}
-
 // ledger is what a tenant's writers were answered, and what they sent without an answer.
 type ledger struct {
 	mu       sync.Mutex
@@ -94,17 +75,17 @@ func newLedger() *ledger { return &ledger{tokens: map[string]*written{}} }
 func (l *ledger) write(base, bearer, prefix string) {
 	for i := 0; ; i++ {
 		name := fmt.Sprintf("%s-%d", prefix, i)
-		status, body := call(base, http.MethodPost, "/v3/personal-access-tokens", bearer, "application/json", fmt.Sprintf(`{"name":%q}`, name))
-		if status != http.StatusOK {
+		res := send(base, bearer, http.MethodPost, "/v3/personal-access-tokens", fmt.Sprintf(`{"name":%q}`, name))
+		if res.StatusCode != http.StatusOK {
 			return // a create in flight made a token nobody knows of: the check allows those
 		}
 		var created struct{ ID string }
-		_ = json.Unmarshal(body, &created)
+		_ = json.Unmarshal(body(res), &created)
 		l.record(func() { l.tokens[created.ID] = &written{names: []string{name}} })
 		renamed := name + "-renamed"
 		l.record(func() { l.tokens[created.ID].names = append(l.tokens[created.ID].names, renamed) })
-		if status, _ := call(base, http.MethodPatch, "/v3/personal-access-tokens/"+created.ID, bearer, "application/json-patch+json",
-			fmt.Sprintf(`[{"op":"replace","path":"/name","value":%q}]`, renamed)); status != http.StatusOK {
+		if res := send(base, bearer, http.MethodPatch, "/v3/personal-access-tokens/"+created.ID,
+			fmt.Sprintf(`[{"op":"replace","path":"/name","value":%q}]`, renamed)); res.StatusCode != http.StatusOK {
 			return
 		}
 		l.record(func() { l.tokens[created.ID].names = []string{renamed} })
@@ -112,7 +93,7 @@ func (l *ledger) write(base, bearer, prefix string) {
 			continue // some stay
 		}
 		l.record(func() { l.tokens[created.ID].deleting = true })
-		if status, _ := call(base, http.MethodDelete, "/v3/personal-access-tokens/"+created.ID, bearer, "", ""); status != http.StatusNoContent {
+		if res := send(base, bearer, http.MethodDelete, "/v3/personal-access-tokens/"+created.ID, ""); res.StatusCode != http.StatusNoContent {
 			return
 		}
 		l.record(func() { l.tokens[created.ID].deleted = true })
@@ -130,12 +111,11 @@ func (l *ledger) record(fn func()) {
 // flight at the crash are settled by what the server kept.
 func (l *ledger) check(t *testing.T, round int, base, bearer string) {
 	t.Helper()
-	status, body := call(base, http.MethodGet, "/__admin/fixtures", "", "", "")
 	var doc struct {
 		PersonalAccessTokens []struct{ ID, Name string } `json:"personalAccessTokens"`
 	}
-	if err := json.Unmarshal(body, &doc); status != http.StatusOK || err != nil {
-		t.Fatalf("round %d: export: %d %v", round, status, err)
+	if err := json.Unmarshal([]byte(adminGet(t, base, "", "/__admin/fixtures")), &doc); err != nil {
+		t.Fatalf("round %d: export: %v", round, err)
 	}
 	kept := map[string]string{}
 	for _, p := range doc.PersonalAccessTokens {
@@ -157,32 +137,5 @@ func (l *ledger) check(t *testing.T, round int, base, bearer string) {
 			l.tokens[id] = &written{names: []string{name}}
 		}
 	}
-	if status, body := call(base, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", bearer, "", ""); status != http.StatusOK {
-		t.Errorf("round %d: %s: a bearer token of the first run: %d %s", round, base, status, body)
-	}
-}
-
-// call makes one request; a failed connection is status 0.
-func call(base, method, path, bearer, contentType, body string) (int, []byte) {
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		return 0, nil
-	}
-	req.Header.Set("Accept", "application/json") // the export's JSON; the API answers JSON anyway
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0, nil
-	}
-	return res.StatusCode, b
+	wantStatus(t, send(base, bearer, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", ""), http.StatusOK) // a bearer token of the first run
 }

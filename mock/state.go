@@ -130,6 +130,9 @@ type stateFiles struct {
 func (s *Server) openStateDir() error {
 	dir := s.cfg.stateDir
 	if err := os.MkdirAll(filepath.Join(dir, "tenants"), 0o700); err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("iscmock: state directory: %w (this server runs as uid %d: give it a directory it may write)", err, os.Getuid())
+		}
 		return fmt.Errorf("iscmock: state directory: %w", err)
 	}
 	release, err := durable.Lock(dir)
