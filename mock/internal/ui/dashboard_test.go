@@ -5,11 +5,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/iscmock/iscmock/mock"
 )
@@ -324,4 +327,45 @@ func TestReadmeScreenshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s (%d bytes)", out, len(png))
+}
+
+// TestDownloadState: the State view's button saves the tenant's state, fetched with the admin
+// token, as a fixture file that holds what the tenant exports.
+func TestDownloadState(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start), mock.WithAdminToken("s3cret"))
+	tenant, err := srv.OpenTenant("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tenant.SetIdentityEnabled(tenant.Identities()[1].ID, false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := chromedp.CallBrowser(browserContext(t), cdpbrowser.SetDownloadBehavior,
+		cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
+		t.Fatal(err)
+	}
+	p := openPage(t, tenant.URL()+"/__admin/ui/#state")
+	p.run(chromedp.SendKeys(chromedp.CSS("#auth-token"), "s3cret\r"))
+	p.live()
+	p.run(chromedp.Click(chromedp.CSS("#state-download")))
+
+	var files []string
+	for deadline := time.Now().Add(10 * time.Second); len(files) == 0; time.Sleep(20 * time.Millisecond) { // the poll's step
+		if time.Now().After(deadline) {
+			t.Fatal("no file was downloaded within 10 s")
+		}
+		files, _ = filepath.Glob(filepath.Join(dir, "iscmock-team-2026-11-23T*.yaml"))
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mock.ParseFixtures(files[0], data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tenant.Export(), got); diff != "" {
+		t.Errorf("the downloaded file is not the tenant's state (-export +file):\n%s", diff)
+	}
 }

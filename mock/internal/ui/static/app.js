@@ -77,8 +77,9 @@ class APIError extends Error {
   }
 }
 
-// api calls the admin API with the admin token, if one was given.
-async function api(method, path, body) {
+// api calls the admin API with the admin token, if one was given, and reads its JSON answer;
+// with raw, it reads the answer as a Blob (a document such as the export).
+async function api(method, path, body, raw) {
   const headers = {};
   if (state.token) headers.Authorization = 'Bearer ' + state.token;
   let payload;
@@ -91,6 +92,7 @@ async function api(method, path, body) {
     askForToken(state.token ? 'That token was refused.' : '');
     throw new APIError(401, { error: 'admin token required' });
   }
+  if (raw && res.ok) return { res, data: await res.blob() };
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) throw new APIError(res.status, data);
   return { res, data };
@@ -418,6 +420,19 @@ for (const id of ['p-owner', 'p-used', 'p-since', 'p-custom']) {
   $(id).addEventListener('change', () => refresh(loadState));
 }
 $('pat-filters').addEventListener('submit', (ev) => { ev.preventDefault(); refresh(loadState); });
+
+// The tenant's state as a fixture file, saved by the browser: fetched with the admin token (a
+// plain link could not send it), then handed over as a Blob.
+$('state-download').addEventListener('click', () => act(async () => {
+  const { data } = await api('GET', '/fixtures', undefined, true);
+  const url = URL.createObjectURL(data);
+  const stamp = (mockNow() || new Date()).toISOString().replace(/[:.]/g, '-');
+  const a = el('a', { href: url, download: `iscmock-${isRoot ? 'root' : tenantName}-${stamp}.yaml` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000); // the browser reads it after the click returns
+}));
 
 // ---- scenario ----
 
