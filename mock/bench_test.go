@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -401,4 +402,69 @@ func BenchmarkHeapPerPAT(b *testing.B) {
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/total, "B/PAT")
 	runtime.KeepAlive(srv)
+}
+
+// BenchmarkStateDir measures what a state directory costs a write: renames of an owner's ten
+// tokens (testdata/fixtures/ten-pats.yaml), in memory and then with every rename on disk, synced,
+// before its answer, one writer at a time and 16 at once (which share the writes to disk).
+// "x-memory" is each case's time over the in-memory one's.
+func BenchmarkStateDir(b *testing.B) {
+	var memoryNs float64
+	for _, tc := range []struct {
+		name     string
+		kept     bool
+		parallel int
+	}{{"in memory", false, 0}, {"state dir", true, 0}, {"state dir, 16 writers", true, 16}} {
+		b.Run(tc.name, func(b *testing.B) {
+			opts := []mock.Option{mock.WithClock(start), mock.WithFixtures("../testdata/fixtures/ten-pats.yaml")}
+			if tc.kept {
+				opts = append(opts, mock.WithStateDir(b.TempDir()))
+			}
+			srv, err := mock.New(opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			tok, err := srv.AccessToken("2c9180867b50d088017b554662fb4a10")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var renames []inProcess
+			for i, p := range srv.PATs() {
+				renames = append(renames, inProcess{method: http.MethodPatch, target: "/v3/personal-access-tokens/" + p.ID, token: tok,
+					contentType: "application/json-patch+json", body: fmt.Sprintf(`[{"op":"replace","path":"/name","value":"renamed %d"}]`, i)})
+			}
+			warm(b, srv, []string{tok})
+			var failed atomic.Int64
+			if tc.parallel > 0 {
+				b.SetParallelism(max(1, tc.parallel/runtime.GOMAXPROCS(0)))
+				var next atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					rename := renames[int(next.Add(1))%len(renames)] // a token of its own, mostly
+					for pb.Next() {
+						if rename.serve(b, srv.Handler()) != http.StatusOK {
+							failed.Add(1)
+						}
+					}
+				})
+			} else {
+				i := 0
+				for b.Loop() {
+					if renames[i%len(renames)].serve(b, srv.Handler()) != http.StatusOK {
+						failed.Add(1)
+					}
+					i++
+				}
+			}
+			if n := failed.Load(); n > 0 {
+				b.Fatalf("%d renames failed", n)
+			}
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if memoryNs == 0 {
+				memoryNs = ns
+			} else {
+				b.ReportMetric(ns/memoryNs, "x-memory")
+			}
+		})
+	}
 }
