@@ -222,3 +222,35 @@ func hasAlias(n *yaml.Node) bool {
 	}
 	return false
 }
+
+// FuzzStateFile: any root tenant file either stops the server with an error or loads; one that
+// loads is written back as the same state, which loads again to the same tenant.
+func FuzzStateFile(f *testing.F) {
+	dir := f.TempDir()
+	srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithStateDir(dir))
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv.Close()
+	seedFiles(f, filepath.Join(dir, "root.json"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "root.json"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		first, err := mock.New(mock.WithStateDir(dir))
+		if err != nil {
+			return
+		}
+		want := first.Export()
+		first.Close()
+		again, err := mock.New(mock.WithStateDir(dir))
+		if err != nil {
+			t.Fatalf("loaded, written back, and then refused: %v", err)
+		}
+		defer again.Close()
+		if diff := cmp.Diff(want, again.Export()); diff != "" {
+			t.Fatalf("the state written back differs (-first +again):\n%s", diff)
+		}
+	})
+}
