@@ -117,8 +117,8 @@ func prefixed(member string, err error) error {
 	return errors.Join(errs...)
 }
 
-// stateFiles is a tenant's file in the state directory.
-type stateFiles struct {
+// keptFile is a tenant's file in the state directory.
+type keptFile struct {
 	path string
 
 	mu         sync.Mutex // one save or drop at a time
@@ -211,7 +211,7 @@ func (t *Tenant) keep() error {
 	if t.server.cfg.stateDir == "" {
 		return nil
 	}
-	t.file = &stateFiles{path: t.server.statePath(t.name)}
+	t.file = &keptFile{path: t.server.statePath(t.name)}
 	t.clock.change = t.db.Change
 	return t.db.Keep(t.save, func() { t.clock.offset.Store(t.file.keptOffset) })
 }
@@ -250,7 +250,7 @@ func (t *Tenant) save(f store.Frozen) error {
 }
 
 // forget removes the tenant's file, for good: no save writes it again.
-func (file *stateFiles) forget() error {
+func (file *keptFile) forget() error {
 	file.mu.Lock()
 	defer file.mu.Unlock()
 	if err := durable.Remove(file.path); err != nil {

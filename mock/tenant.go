@@ -30,7 +30,7 @@ type Tenant struct {
 	api     *api.Service
 	// claim gives a named tenant its slot on first real use (nil for the root tenant).
 	claim func() error
-	file  *stateFiles // where its state is kept; nil when nothing is
+	file  *keptFile // where its state is kept; nil when nothing is
 }
 
 // newTenant makes a tenant from the fixtures or, given its kept state, as it was kept.
