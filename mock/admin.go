@@ -191,7 +191,7 @@ func writeAdmin(w http.ResponseWriter, log *slog.Logger, r *http.Request, route 
 		switch {
 		case errors.As(err, &e):
 		case errors.As(err, &apiErr):
-			e = adminFail(apiErr.Status, "%s", strings.TrimSpace(apiErr.Text+" "+apiErr.Cause))
+			e = adminFail(apiErr.Status, "%s", apiErr.Text)
 		default:
 			e = adminFail(http.StatusInternalServerError, "%v", err)
 		}
@@ -297,7 +297,7 @@ func adminMoveClock(t *Tenant, r *http.Request) (int, any, error) {
 // clockError is a clock move's 400 for a time out of range, or the error of a state directory
 // that could not keep the move.
 func clockError(member string, err error) error {
-	if errors.As(err, new(*api.Error)) {
+	if errors.Is(err, errNotKept) {
 		return err
 	}
 	return adminFail(http.StatusBadRequest, "%s: %s", member, strings.TrimPrefix(err.Error(), "iscmock: "))
@@ -341,8 +341,8 @@ func adminSeed(t *Tenant, r *http.Request) (int, any, error) {
 		return 0, nil, invalid("fixtures", err)
 	}
 	if err := t.Seed(f); err != nil {
-		if errors.As(err, new(*api.Error)) {
-			return 0, nil, err // not the document's fault: a state directory that could not keep it
+		if errors.Is(err, errNotKept) {
+			return 0, nil, err // not the document's fault
 		}
 		return 0, nil, invalid("fixtures", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iscmock/iscmock/mock/internal/api"
 	"github.com/iscmock/iscmock/mock/internal/durable"
 	"github.com/iscmock/iscmock/mock/internal/ids"
 	"github.com/iscmock/iscmock/mock/internal/store"
@@ -36,6 +35,10 @@ func WithStateDir(dir string) Option {
 
 // MaxStateFile bounds a tenant's state file; a change that would make it larger fails.
 const MaxStateFile = 64 << 20
+
+// errNotKept is in the error of every change a state directory could not keep, which is answered
+// as ISC's 500.
+var errNotKept = errors.New("the tenant's state could not be kept")
 
 // stateFileLimit is MaxStateFile, which a test lowers to reach it quickly.
 var stateFileLimit = MaxStateFile
@@ -222,7 +225,7 @@ func (t *Tenant) save(f store.Frozen) error {
 	file.mu.Lock()
 	defer file.mu.Unlock()
 	if file.dropped {
-		return api.InternalError(fmt.Sprintf("tenant %q has been dropped", t.name))
+		return fmt.Errorf("%w: tenant %q has been dropped", errNotKept, t.name)
 	}
 	offset := t.clock.offset.Load()
 	random, err := t.ids.MarshalBinary()
@@ -240,10 +243,10 @@ func (t *Tenant) save(f store.Frozen) error {
 	case err != nil:
 		return err
 	case len(data) >= stateFileLimit:
-		return api.InternalError(fmt.Sprintf("the tenant's state would take %d bytes, more than the %d a state file may hold", len(data)+1, stateFileLimit))
+		return fmt.Errorf("%w: it would take %d bytes, more than the %d a state file may hold", errNotKept, len(data)+1, stateFileLimit)
 	}
 	if err := durable.WriteFile(file.path, append(data, '\n'), 0o600); err != nil {
-		return api.InternalError("the tenant's state could not be kept: " + err.Error())
+		return fmt.Errorf("%w: %w", errNotKept, err)
 	}
 	file.keptOffset = offset
 	return nil
@@ -254,7 +257,7 @@ func (file *keptFile) forget() error {
 	file.mu.Lock()
 	defer file.mu.Unlock()
 	if err := durable.Remove(file.path); err != nil {
-		return api.InternalError("the tenant's state could not be removed: " + err.Error())
+		return fmt.Errorf("the tenant's state could not be removed: %w", err)
 	}
 	file.dropped = true
 	return nil

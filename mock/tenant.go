@@ -43,7 +43,8 @@ func (s *Server) newTenant(name string, kept *tenantState) (*Tenant, error) {
 		journal: journal.New(s.cfg.journalSize), ids: ids.New(s.tenantSeed(name))}
 	tenant := api.Tenant{Org: "iscmock", Pod: "mock01-useast1"}
 	if name != "" {
-		tenant.Org = name
+		t.prefix, tenant.Org = "/tenants/"+name, name
+		t.claim = func() error { return s.claim(t) }
 	}
 	var key *ecdsa.PrivateKey
 	if kept != nil {
@@ -54,15 +55,9 @@ func (s *Server) newTenant(name string, kept *tenantState) (*Tenant, error) {
 	} else {
 		tenant.ID = t.ids.UUID()
 	}
-	if name != "" {
-		t.prefix = "/tenants/" + name
-	}
 	t.faults = scenario.New(t.clock.Now, s.cfg.rateLimit)
 	if s.scenario != nil {
 		t.faults.Load(s.scenario)
-	}
-	if name != "" {
-		t.claim = func() error { return s.claim(t) }
 	}
 	t.api = api.New(api.Config{Claim: t.claim, Closing: s.closing, Held: s.held,
 		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,

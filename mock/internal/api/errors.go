@@ -19,12 +19,7 @@ type Error struct {
 	oauth bool
 }
 
-func (e *Error) Error() string {
-	if e.Cause != "" {
-		return fmt.Sprintf("%d %s: %s (%s)", e.Status, e.Code, e.Text, e.Cause)
-	}
-	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Text)
-}
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Text) }
 
 // detailCodes ISC uses in ErrorResponseDto (spec examples and captured answers); the PAT-specific
 // choices are the mock's.
@@ -94,7 +89,11 @@ type errorResponse struct {
 func writeError(w http.ResponseWriter, requestID string, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		e = errInternal
+		// Not the API's own refusal (a state directory that could not keep a write): ISC's 500,
+		// with what went wrong in the mock's cause.
+		internal := *errInternal
+		internal.Cause = err.Error()
+		e = &internal
 	}
 	var body any
 	switch {
@@ -132,10 +131,3 @@ func NotFound(text string) error {
 
 // LimitError is a 400 for a limit the request would pass.
 func LimitError(text string) error { return badRequest(codeLimit, "%s", text) }
-
-// InternalError is ISC's 500, with the mock's cause (a state that could not be kept) beside it.
-func InternalError(cause string) error {
-	e := *errInternal
-	e.Cause = cause
-	return &e
-}

@@ -35,8 +35,8 @@ type epoch struct {
 // newest state, so that changes made meanwhile share one call. When keep fails, the store goes back
 // to the state of its last success, undo puts back whatever the caller keeps along with the store
 // (it runs under the store's write lock, as the functions given to Change do), and every change
-// since that success fails with keep's error: none of them is left half made. Keep is called once,
-// before the store is shared.
+// since that success fails with keep's error: none of them is left half made. Keep is called before
+// the store changes, and again only if it failed.
 func (d *DB) Keep(keep func(Frozen) error, undo func()) error {
 	k := &keeper{keep: keep, undo: undo, last: d.db.Load().Snapshot()}
 	if err := keep(Frozen{k.last}); err != nil {
@@ -46,13 +46,10 @@ func (d *DB) Keep(keep func(Frozen) error, undo func()) error {
 	return nil
 }
 
-// Change runs fn, a change to something the caller keeps along with the store (a clock), as a
-// change of the store: under its write lock, and kept before Change returns.
-func (d *DB) Change(fn func() error) error { return d.change(fn) }
-
-// change makes a change under the write lock and, with a keeper, waits until it is kept; an error
-// of fn's is no change.
-func (d *DB) change(fn func() error) error {
+// Change runs fn as a change of the store: under its write lock and, with a keeper, kept before
+// Change returns. Every change of the store goes through it; callers use it for what they keep
+// along with the store (a clock). An error of fn's is no change.
+func (d *DB) Change(fn func() error) error {
 	d.mu.Lock()
 	if err := fn(); err != nil {
 		d.mu.Unlock()

@@ -368,7 +368,7 @@ func (d *DB) Clone() *DB {
 // Reset discards every change since the store was made or cloned. also, when not nil, runs as part
 // of the same change, under the write lock (a clock going back along with the store).
 func (d *DB) Reset(also func()) error {
-	return d.change(func() error {
+	return d.Change(func() error {
 		d.db.Store(d.base.Snapshot())
 		d.publish(true)
 		if also != nil {
@@ -385,7 +385,7 @@ func (d *DB) Load(ids []Identity, pats []PAT) error {
 	if err := loaded.Seed(ids, pats); err != nil {
 		return err
 	}
-	return d.change(func() error { d.db.Store(loaded.db.Load()); d.publish(true); return nil })
+	return d.Change(func() error { d.db.Store(loaded.db.Load()); d.publish(true); return nil })
 }
 
 // publish makes the latest state the one readers see; d.mu is held, except while d is new.
@@ -404,7 +404,7 @@ func (d *DB) publish(identitiesChanged bool) {
 // transaction is opened under the write lock: a writer must never hold one of a state that Reset,
 // Load or a failed keep has just replaced, or its change would go to a state nobody reads.
 func (d *DB) write(identitiesChanged bool, fn func(*memdb.Txn) error) error {
-	return d.change(func() error {
+	return d.Change(func() error {
 		txn := d.db.Load().Txn(true)
 		defer txn.Abort()
 		if err := fn(txn); err != nil {
