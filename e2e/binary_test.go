@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -141,16 +142,66 @@ func TestBinaryBadFixtures(t *testing.T) {
 	}
 }
 
+// TestBinaryValidate: validate checks fixture and scenario files alike, telling them apart by
+// content, and reports every problem of every file before it exits 1.
 func TestBinaryValidate(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "scenarios", "*.yaml"))
-	out, err := exec.Command(iscmockBinary(t), append([]string{"validate"}, files...)...).CombinedOutput()
-	if err != nil || strings.Count(string(out), ": ok\n") != len(files) {
-		t.Errorf("validate shipped scenarios: %v\n%s", err, out)
+	scenarios, _ := filepath.Glob(filepath.Join("..", "scenarios", "*.yaml"))
+	fixtures := []string{filepath.Join("..", "fixtures", "default.yaml"), filepath.Join("..", "testdata", "fixtures", "tenant.json")}
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
-	bad := filepath.Join("..", "testdata", "scenarios", "bad.yaml")
-	out, err = exec.Command(iscmockBinary(t), "validate", files[0], bad, files[1]).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "bad.yaml:6: rules[0].fault: unknown fault \"explode\"") || strings.Contains(string(out), files[1]) {
-		t.Errorf("validate with a bad file: %v\n%s\nwant a failure naming file, line and field, stopping there", err, out)
+	// Problems of every kind at once: a field it cannot decode, and what the check finds in the rest.
+	badScenario := write("scenario.yaml", "rulez: 1\nrules:\n  - match: {operation: nope}\n    fault: reset\n  - when: {calls: one}\n    fault: reset\n")
+	badFixtures := write("tenant.yaml", "identities:\n  - id: a\n    name: A\n    bogus: 1\npersonalAccessTokens:\n  - id: \"x y\"\n    owner: zz\n")
+	cases := []struct {
+		name  string
+		files []string
+		ok    []string // "FILE: ok (kind)" lines
+		bad   []string // problems reported
+	}{
+		{"shipped files", append(append([]string{}, scenarios...), fixtures...), nil, nil},
+		{"a bad scenario among good files", []string{scenarios[0], filepath.Join("..", "testdata", "scenarios", "bad.yaml"), fixtures[0]},
+			[]string{scenarios[0] + ": ok (scenario)", fixtures[0] + ": ok (fixtures)"},
+			[]string{`bad.yaml:6: rules[0].fault: unknown fault "explode"`}},
+		{"every problem of a scenario", []string{badScenario}, nil, []string{
+			"scenario.yaml:1: rulez: unknown field", "scenario.yaml:3: rules[0].match.operation: unknown operation \"nope\"",
+			"scenario.yaml:5: rules[1].when.calls: must be a list"}},
+		{"every problem of a fixture file", []string{badFixtures, filepath.Join("..", "testdata", "fixtures", "bad.yaml")}, nil, []string{
+			"tenant.yaml:4: identities[0].bogus: unknown field", `tenant.yaml:6: personalAccessTokens[0].id: must be 1 to 64`,
+			"tenant.yaml:6: personalAccessTokens[0].secret: is required", "tenant.yaml:7: personalAccessTokens[0].owner: identity zz is not in identities",
+			"bad.yaml:9: personalAccessTokens[0].accessTokenValiditySeconds"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(iscmockBinary(t), append([]string{"validate"}, tc.files...)...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if tc.bad == nil {
+				if err != nil || strings.Count(stdout.String(), ": ok (") != len(tc.files) {
+					t.Fatalf("validate: %v\n%s%s", err, stdout.String(), stderr.String())
+				}
+				return
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 1 {
+				t.Errorf("exit code %d, want 1\n%s", code, stderr.String())
+			}
+			for _, want := range tc.ok {
+				if !strings.Contains(stdout.String(), want+"\n") {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			for _, want := range tc.bad {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+		})
 	}
 }
 

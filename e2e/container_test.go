@@ -322,7 +322,7 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("%d log lines, want one per request:\n%s", len(lines), logs.String())
 	}
 	list := lines[1]
-	for _, key := range []string{"method", "path", "operation", "status", "duration", "identity", "rule"} {
+	for _, key := range []string{"method", "path", "operation", "status", "durationMs", "identity", "rule"} {
 		if _, ok := list[key]; !ok {
 			t.Errorf("log line lacks %s: %v", key, list)
 		}

@@ -338,6 +338,10 @@ func TestContainerHardened(t *testing.T) {
 // TestContainerBadFiles: a mounted file that cannot be loaded stops the container at once with a
 // non-zero code and the file's name and line in its log; it never passes a health check.
 func TestContainerBadFiles(t *testing.T) {
+	private := filepath.Join(t.TempDir(), "private.yaml") // its owner's alone: not uid 65532's
+	if err := os.WriteFile(private, []byte("identities: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		options []string
@@ -348,6 +352,8 @@ func TestContainerBadFiles(t *testing.T) {
 		{"scenario", []string{"-v", mount(t, "testdata/scenarios/bad.yaml", "/scenario.yaml"), "-e", "ISCMOCK_SCENARIO=/scenario.yaml"},
 			`/scenario.yaml:6: rules[0].fault: unknown fault \"explode\"`},
 		{"missing file", []string{"-e", "ISCMOCK_FIXTURES=/nowhere.yaml"}, "/nowhere.yaml"},
+		{"unreadable file", []string{"-v", private + ":/fixtures.yaml:ro", "-e", "ISCMOCK_FIXTURES=/fixtures.yaml"},
+			"permission denied: iscmock, running as uid 65532, may not read it; make it readable to everyone (chmod 644 /fixtures.yaml)"},
 		{"bad variable", []string{"-e", "ISCMOCK_JOURNAL_SIZE=0"}, "--journal-size (ISCMOCK_JOURNAL_SIZE) must be at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/iscmock/iscmock/internal/duration"
 	"github.com/iscmock/iscmock/mock/internal/api"
 	"github.com/iscmock/iscmock/mock/internal/auth"
 	"github.com/iscmock/iscmock/mock/internal/store"
@@ -223,10 +224,14 @@ func writeAdmin(w http.ResponseWriter, log *slog.Logger, r *http.Request, route 
 		_, _ = w.Write(d.data)
 		return
 	}
-	b, _ := json.Marshal(body)
+	// Texts as they are: "<" stays "<" (served as JSON with nosniff, no page parses it as HTML).
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(body)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b.Bytes())
 }
 
 // decodeJSON reads a JSON object into v, refusing unknown members.
@@ -275,9 +280,9 @@ func adminMoveClock(t *Tenant, r *http.Request) (int, any, error) {
 	case (req.Advance == nil) == (req.Set == nil):
 		return 0, nil, adminFail(http.StatusBadRequest, `give one of "advance" (a duration such as 25h) or "set" (an RFC 3339 time)`)
 	case req.Advance != nil:
-		d, err := time.ParseDuration(*req.Advance)
+		d, err := duration.Parse(*req.Advance)
 		if err != nil {
-			return 0, nil, adminFail(http.StatusBadRequest, "advance: %q is not a duration such as 25h or 90s", *req.Advance)
+			return 0, nil, adminFail(http.StatusBadRequest, "advance: %v", err)
 		}
 		if err := t.clock.Advance(d); err != nil {
 			return 0, nil, clockError("advance", err)

@@ -41,7 +41,7 @@ func adminRequests(t *Tenant, r *http.Request) (int, any, error) {
 	last, gone := t.journal.Seqs() // before reading, so a poller never skips what comes meanwhile
 	out := []requestJSON{}
 	for _, rr := range t.requests(after, q["operation"]) {
-		out = append(out, requestJSON{rr, float64(rr.Duration.Microseconds()) / 1000})
+		out = append(out, requestJSON{rr, api.Milliseconds(rr.Duration)})
 	}
 	h := http.Header{}
 	h.Set("Iscmock-Journal-Last", strconv.FormatUint(max(last, lastSeq(out)), 10))
@@ -88,17 +88,27 @@ func adminIdentities(t *Tenant, _ *http.Request) (int, any, error) {
 }
 
 type patJSON struct {
-	ID                         string     `json:"id"`
-	Name                       string     `json:"name"`
-	Owner                      string     `json:"owner"`
-	Scope                      []string   `json:"scope"`
-	AccessTokenValiditySeconds int        `json:"accessTokenValiditySeconds"`
-	Created                    time.Time  `json:"created"`
-	LastUsed                   *time.Time `json:"lastUsed"`
-	ExpirationDate             *time.Time `json:"expirationDate"`
-	UserAwareTokenNeverExpires bool       `json:"userAwareTokenNeverExpires"`
-	Managed                    bool       `json:"managed"`
+	ID                         string   `json:"id"`
+	Name                       string   `json:"name"`
+	Owner                      string   `json:"owner"`
+	Scope                      []string `json:"scope"`
+	AccessTokenValiditySeconds int      `json:"accessTokenValiditySeconds"`
+	Created                    apiTime  `json:"created"`
+	LastUsed                   *apiTime `json:"lastUsed"`
+	ExpirationDate             *apiTime `json:"expirationDate"`
+	UserAwareTokenNeverExpires bool     `json:"userAwareTokenNeverExpires"`
+	Managed                    bool     `json:"managed"`
 }
+
+// apiTime is a time as the API writes it (2026-01-05T10:00:00.000Z), so that the admin API's
+// tokens and the API's compare as text.
+type apiTime time.Time
+
+func (t apiTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(api.TimeLayout) + `"`), nil
+}
+
+func apiTimeOf(t *time.Time) *apiTime { return (*apiTime)(t) }
 
 // Bounds on what one GET /__admin/pats lists.
 const (
@@ -137,8 +147,8 @@ func adminPATs(t *Tenant, r *http.Request) (int, any, error) {
 		}
 		v := fromStorePAT(p)
 		out = append(out, patJSON{ID: v.ID, Name: v.Name, Owner: v.Owner, Scope: v.Scope,
-			AccessTokenValiditySeconds: v.AccessTokenValiditySeconds, Created: v.Created.UTC(), LastUsed: v.LastUsed,
-			ExpirationDate: v.ExpirationDate, UserAwareTokenNeverExpires: v.UserAwareTokenNeverExpires, Managed: v.Managed})
+			AccessTokenValiditySeconds: v.AccessTokenValiditySeconds, Created: apiTime(v.Created), LastUsed: apiTimeOf(v.LastUsed),
+			ExpirationDate: apiTimeOf(v.ExpirationDate), UserAwareTokenNeverExpires: v.UserAwareTokenNeverExpires, Managed: v.Managed})
 	}
 	return http.StatusOK, out, nil
 }

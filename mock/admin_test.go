@@ -98,6 +98,10 @@ func TestAdminClock(t *testing.T) {
 	if c.Now.Before(start.Add(25*time.Hour)) || c.Now.After(start.Add(25*time.Hour+time.Minute)) {
 		t.Errorf("after advance: %v", c.Now)
 	}
+	admin(t, srv, http.MethodPost, "/__admin/clock", `{"advance":"3d"}`).wantStatus(t, http.StatusOK).decode(t, &c)
+	if at := start.Add(97 * time.Hour); c.Now.Before(at) || c.Now.After(at.Add(time.Minute)) { // days, as everywhere
+		t.Errorf("after advancing 3d more: %v", c.Now)
+	}
 	admin(t, srv, http.MethodPost, "/__admin/clock", `{"set":"2027-01-01T00:00:00Z"}`).wantStatus(t, http.StatusOK).decode(t, &c)
 	if target := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC); c.Now.Before(target) || c.Now.After(target.Add(time.Minute)) {
 		t.Errorf("after set: %v", c.Now)
@@ -105,12 +109,17 @@ func TestAdminClock(t *testing.T) {
 	for body, want := range map[string]string{
 		`{}`: "give one of",
 		`{"advance":"1h","set":"2027-01-01T00:00:00Z"}`: "give one of",
-		`{"advance":"a day"}`:                           `"a day" is not a duration`,
+		`{"advance":"a day"}`:                           `"a day" is not a duration such as 90s, 25h or 3d`,
+		`{"advance":"2w"}`:                              `"2w" is not a duration`,
 		`{"set":"tomorrow"}`:                            `"tomorrow" is not an RFC 3339 time`,
 		`{"advance":"1h","speed":2}`:                    "unknown field",
 		`not json`:                                      "must be a JSON object",
 	} {
 		adminErr(t, admin(t, srv, http.MethodPost, "/__admin/clock", body), http.StatusBadRequest, want)
+	}
+	// Texts as given, not escaped for HTML, which no one parses this JSON as.
+	if res := admin(t, srv, http.MethodPost, "/__admin/clock", `{"advance":"<1d & more>"}`); !strings.Contains(string(res.Body), `<1d & more>`) {
+		t.Errorf("admin error %s: want the text as given", res.Body)
 	}
 }
 

@@ -293,3 +293,25 @@ func BenchmarkDashboardPoll(b *testing.B) {
 		benchOperation(b, h, inProcess{method: http.MethodGet, target: "/__admin/requests"}, http.StatusOK, nil)
 	})
 }
+
+// TestAdminPATsTimesAsTheAPIWritesThem: the admin API writes a token's times as the API does, to the
+// millisecond, so that the two compare as text.
+func TestAdminPATsTimesAsTheAPIWritesThem(t *testing.T) {
+	srv := newServer(t)
+	type times struct {
+		ID             string  `json:"id"`
+		Created        string  `json:"created"`
+		LastUsed       *string `json:"lastUsed"`
+		ExpirationDate *string `json:"expirationDate"`
+	}
+	var fromAPI, fromAdmin []times
+	do(t, srv, request{Method: http.MethodGet, Path: "/v3/personal-access-tokens", Token: token(t, srv, adminID)}).
+		wantStatus(t, http.StatusOK).decode(t, &fromAPI)
+	admin(t, srv, http.MethodGet, "/__admin/pats", "").wantStatus(t, http.StatusOK).decode(t, &fromAdmin)
+	if len(fromAPI) == 0 {
+		t.Fatal("no tokens listed")
+	}
+	if diff := cmp.Diff(fromAPI, fromAdmin); diff != "" {
+		t.Errorf("times differ between the API (-) and the admin API (+):\n%s", diff)
+	}
+}

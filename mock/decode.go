@@ -7,22 +7,61 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iscmock/iscmock/internal/duration"
 )
 
-// parse decodes a document strictly and checks it; errors name the file, line and field.
+// parse decodes a document strictly and checks it; errors name the file, line and field. Every
+// problem is reported at once: what could not be decoded, and what the check finds in the rest.
 func parse[T any](name string, data []byte, check func(T) error) (T, error) {
 	var v T
 	lines, err := decodeStrict(data, &v)
-	if err == nil {
-		err = check(v)
+	if lines != nil {
+		err = errors.Join(err, besides(check(v), err))
 	}
 	return v, located(name, lines, err)
+}
+
+// besides keeps the problems the check found that are not the decoding's consequences: none about
+// a field that could not be decoded, or about what holds it or what it holds.
+func besides(checked, decoding error) error {
+	if checked == nil || decoding == nil {
+		return checked
+	}
+	var undecoded []string
+	for _, e := range flatten(decoding) {
+		var fe *fieldError
+		if !errors.As(e, &fe) {
+			return nil // the document as a whole could not be read
+		}
+		if !fe.ignored {
+			undecoded = append(undecoded, fe.path)
+		}
+	}
+	var errs []error
+	for _, e := range flatten(checked) {
+		var fe *fieldError
+		if errors.As(e, &fe) && !slices.ContainsFunc(undecoded, func(p string) bool { return related(p, fe.path) }) {
+			errs = append(errs, e)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// related tells paths one of which holds the other (or the same path): a.b holds a.b.c and a.b[0].
+func related(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == "" || b == a || strings.HasPrefix(b, a) && (b[len(a)] == '.' || b[len(a)] == '[')
 }
 
 // Bounds on the files the mock reads: a fixture file holds tens of thousands of tokens, a
@@ -43,18 +82,43 @@ func readFile[T any](path string, limit int64, parse func(name string, data []by
 	return parse(path, data)
 }
 
+// ValidateFile checks a fixture or scenario file, telling them apart by content: a document with
+// identities or personalAccessTokens is a fixture file, any other a scenario. kind says which it
+// was read as ("fixtures" or "scenario"); err holds every problem, each naming file, line and field.
+func ValidateFile(path string) (kind string, err error) {
+	data, err := readBounded(path, MaxFixtureFile)
+	if err != nil {
+		return "", err
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // a document that does not parse is the parser's to report
+	if len(root.Content) > 0 && root.Content[0].Kind == yaml.MappingNode {
+		for i := 0; i < len(root.Content[0].Content); i += 2 {
+			if k := root.Content[0].Content[i].Value; k == "identities" || k == "personalAccessTokens" {
+				_, err := ParseFixtures(path, data)
+				return "fixtures", err
+			}
+		}
+	}
+	if len(data) > MaxScenarioFile {
+		return "scenario", tooLarge(path, MaxScenarioFile)
+	}
+	_, err = ParseScenario(path, data)
+	return "scenario", err
+}
+
 func readBounded(path string, limit int64) ([]byte, error) {
 	// Stat before opening: opening a FIFO blocks until something writes to it.
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, unreadable(path, err)
 	}
 	if err := regular(path, info); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, unreadable(path, err)
 	}
 	defer f.Close()
 	if info, err = f.Stat(); err != nil { // what was opened, should the path have changed since
@@ -68,9 +132,27 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	case err != nil:
 		return nil, err
 	case int64(len(data)) > limit:
-		return nil, fmt.Errorf("%s: larger than %d bytes, the most such a file may hold", path, limit)
+		return nil, tooLarge(path, limit)
 	}
 	return data, nil
+}
+
+func tooLarge(path string, limit int64) error {
+	return fmt.Errorf("%s: larger than %d bytes, the most such a file may hold", path, limit)
+}
+
+// unreadable says what to do about a file the server may not read, as a mounted file in a
+// container often is: the user it runs as is not the file's.
+func unreadable(path string, err error) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	who := "the user iscmock runs as"
+	if uid := os.Getuid(); uid >= 0 {
+		who = fmt.Sprintf("iscmock, running as uid %d,", uid)
+	}
+	return fmt.Errorf("%w: %s may not read it; make it readable to everyone (chmod 644 %s) and its directories searchable (chmod 755)",
+		err, who, path)
 }
 
 func regular(path string, info os.FileInfo) error {
@@ -93,9 +175,10 @@ func regular(path string, info os.FileInfo) error {
 
 // fieldError is a problem with one field of a document, named by its path (identities[0].id).
 type fieldError struct {
-	path string
-	line int // 0 when unknown
-	msg  string
+	path    string
+	line    int // 0 when unknown
+	msg     string
+	ignored bool // a field that was left out (unknown), which the rest can be checked without
 }
 
 func (e *fieldError) Error() string { return e.path + ": " + e.msg }
@@ -104,12 +187,16 @@ func fieldErr(path, format string, args ...any) error {
 	return &fieldError{path: path, msg: fmt.Sprintf(format, args...)}
 }
 
-// located prefixes each field error with the file name and the field's line.
+// located prefixes each field error with the file name and the field's line, in line order.
 func located(name string, lines map[string]int, err error) error {
 	if err == nil {
 		return nil
 	}
-	var errs []error
+	type problem struct {
+		line int
+		err  error
+	}
+	var errs []problem
 	for _, e := range flatten(err) {
 		var fe *fieldError
 		if errors.As(e, &fe) {
@@ -117,12 +204,18 @@ func located(name string, lines map[string]int, err error) error {
 			for p := fe.path; line == 0 && p != ""; p = parent(p) {
 				line = lines[p]
 			}
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, fe))
+			errs = append(errs, problem{line, fmt.Errorf("%s:%d: %w", name, line, fe)})
 		} else {
-			errs = append(errs, fmt.Errorf("%s: %w", name, e))
+			errs = append(errs, problem{0, fmt.Errorf("%s: %w", name, e)})
 		}
 	}
-	return errors.Join(errs...)
+	// In the file's order, as a person reads it.
+	slices.SortStableFunc(errs, func(a, b problem) int { return a.line - b.line })
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e.err
+	}
+	return errors.Join(out...)
 }
 
 // parent is the path of the field or list that holds path: a.b[1].c → a.b[1] → a.b → a.
@@ -130,11 +223,17 @@ func parent(path string) string {
 	return path[:max(strings.LastIndexAny(path, ".["), 0)]
 }
 
+// flatten lists the errors joined in err, however deeply.
 func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
 	}
-	return []error{err}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
 
 // decodeStrict decodes YAML into out, a pointer to a struct, refusing unknown fields and values of
@@ -149,7 +248,7 @@ func decodeStrict(data []byte, out any) (map[string]int, error) {
 		return lines, nil // an empty document is an empty tenant
 	}
 	if err := refuseAliases(root.Content[0], ""); err != nil {
-		return lines, err
+		return nil, err // nothing was decoded, so there is nothing to check
 	}
 	err := decodeNode(root.Content[0], reflect.ValueOf(out).Elem(), "", lines)
 	return lines, err
@@ -219,7 +318,7 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, lines map[string]int
 			k, val := n.Content[i], n.Content[i+1]
 			idx, ok := fields[k.Value]
 			if !ok {
-				errs = append(errs, &fieldError{path: strings.TrimPrefix(path+"."+k.Value, "."), line: k.Line,
+				errs = append(errs, &fieldError{path: strings.TrimPrefix(path+"."+k.Value, "."), line: k.Line, ignored: true,
 					msg: fmt.Sprintf("unknown field; known fields: %s", strings.Join(names, ", "))})
 				continue
 			}
@@ -248,8 +347,13 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, lines map[string]int
 			return fail("must be a mapping")
 		}
 	case t.Kind() == reflect.Interface: // any value: a body
-	case t == durationType && n.Tag != "!!str":
-		return fail("must be a duration such as 250ms or 10s")
+	case t == durationType:
+		d, err := duration.Parse(n.Value)
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || err != nil {
+			return fail("must be a duration such as 250ms, 10s or 3d")
+		}
+		v.SetInt(int64(d))
+		return nil
 	default:
 		if n.Kind != yaml.ScalarNode {
 			return fail("must be a single value")

@@ -17,15 +17,15 @@ import (
 func ExampleNewServer() {
 	testCleanup := func(t *testing.T) {
 		srv := mock.NewServer(t, mock.WithClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
-		tok, _ := srv.AccessToken("2c9180867b50d088017b554662fb282f") // Bob Builder, default tenant
+		tok, _ := srv.AccessToken(mock.DefaultUserID) // Bob Builder, of the default tenant
 
-		req, _ := http.NewRequest(http.MethodDelete, srv.URL()+"/v3/personal-access-tokens/348aa283bdc67879ef654fb8906f6f35", nil)
+		req, _ := http.NewRequest(http.MethodDelete, srv.URL()+"/v3/personal-access-tokens/"+mock.DefaultUserClientID, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil || res.StatusCode != http.StatusNoContent {
 			t.Fatalf("delete: %v %v", res.Status, err)
 		}
-		if _, ok := srv.PAT("348aa283bdc67879ef654fb8906f6f35"); ok {
+		if _, ok := srv.PAT(mock.DefaultUserClientID); ok {
 			t.Error("token still there")
 		}
 	}

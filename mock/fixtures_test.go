@@ -2,12 +2,14 @@ package mock_test
 
 import (
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/iscmock/iscmock/mock"
 )
@@ -176,5 +178,33 @@ func TestClock(t *testing.T) {
 	c.Set(target)
 	if now := c.Now(); now.Before(target) || now.After(target.Add(time.Minute)) {
 		t.Errorf("after Set: %v", now)
+	}
+}
+
+// TestDefaultTenantConstants: the constants name the embedded default tenant's people and the
+// credentials of their tokens, so that a test can exchange them at /oauth/token as they are.
+func TestDefaultTenantConstants(t *testing.T) {
+	srv := newServer(t, mock.WithFixtures("../fixtures/default.yaml")) // the file itself, not the prototype
+	for _, tc := range []struct {
+		name, identity, clientID, secret string
+		levels                           []string
+	}{
+		{"Alice Admin", mock.DefaultAdminID, mock.DefaultAdminClientID, mock.DefaultAdminClientSecret, []string{"ORG_ADMIN"}},
+		{"Bob Builder", mock.DefaultUserID, mock.DefaultUserClientID, mock.DefaultUserClientSecret, nil},
+		{"Carol Auditor", mock.DefaultAuditorID, mock.DefaultAuditorClientID, mock.DefaultAuditorClientSecret, []string{"HELPDESK"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			who, ok := srv.Identity(tc.identity)
+			if !ok || who.Name != tc.name || !cmp.Equal(who.UserLevels, tc.levels, cmpopts.EquateEmpty()) {
+				t.Errorf("identity %s: %+v, %v", tc.identity, who, ok)
+			}
+			pat, ok := srv.PAT(tc.clientID)
+			if !ok || pat.Owner != tc.identity || pat.Secret != tc.secret {
+				t.Errorf("token %s: owner %s, secret %s, %v", tc.clientID, pat.Owner, pat.Secret, ok)
+			}
+			creds := url.Values{"grant_type": {"client_credentials"}, "client_id": {tc.clientID}, "client_secret": {tc.secret}}
+			do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: creds.Encode(), ContentType: "application/x-www-form-urlencoded"}).
+				wantStatus(t, http.StatusOK)
+		})
 	}
 }

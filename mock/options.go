@@ -3,6 +3,9 @@ package mock
 import (
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/iscmock/iscmock/mock/internal/scenario"
@@ -66,6 +69,35 @@ func WithClock(start time.Time) Option {
 // WithLogger logs one line per request to l. By default nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
+}
+
+// WithTestLog logs one line per request to tb.Log, so that the requests a test made show in its
+// own output: beside its failure, or with go test -v. Lines stop when the test ends.
+func WithTestLog(tb testing.TB) Option {
+	w := &testLog{tb: tb}
+	tb.Cleanup(func() { w.done.Store(true) })
+	return WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: withoutTime})))
+}
+
+// withoutTime leaves out a line's real time, which go test's own output needs no more of.
+func withoutTime(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.Attr{}
+	}
+	return a
+}
+
+// testLog writes each log line to a test's log, until the test ends (when tb.Log would panic).
+type testLog struct {
+	tb   testing.TB
+	done atomic.Bool
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	}
+	return len(p), nil
 }
 
 // WithSeed makes the ids, secrets and request ids the server generates repeatable. Signing keys

@@ -3,6 +3,8 @@ package mock
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/iscmock/iscmock/internal/duration"
 )
 
 // RateLimitStats is the rate limit and how its current window is spent.
@@ -46,7 +48,7 @@ func (r *RateLimitStats) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	window, err := time.ParseDuration(j.Window)
+	window, err := duration.Parse(j.Window)
 	if err != nil {
 		return err
 	}

@@ -683,7 +683,8 @@ func TestScenarioErrors(t *testing.T) {
 		{"unknown match key", "rules:\n  - match: {operation: token, host: x}\n    fault: reset\n", []string{"s.yaml:2: rules[0].match.host: unknown field"}},
 		{"wrong type", "rules:\n  - when: {calls: one}\n    fault: reset\n", []string{"s.yaml:2: rules[0].when.calls: must be a list"}},
 		{"duration as a number", "rateLimit: {requests: 1, window: 10}\n", []string{"s.yaml:1: rateLimit.window: must be a duration"}},
-		{"bad duration", "rules:\n  - respond: {delay: soon}\n", []string{"s.yaml:2: rules[0].respond.delay:"}},
+		{"bad duration", "rules:\n  - respond: {delay: soon}\n", []string{"s.yaml:2: rules[0].respond.delay: must be a duration such as 250ms, 10s or 3d"}},
+		{"a duration in weeks", "rules:\n  - when: {after: 2w}\n    fault: reset\n", []string{"s.yaml:2: rules[0].when.after: must be a duration"}},
 		{"unknown operation", "rules:\n  - match: {operation: getPersonalAccessToken}\n    fault: reset\n", []string{`s.yaml:2: rules[0].match.operation: unknown operation "getPersonalAccessToken"`}},
 		{"unknown version", "rules:\n  - match: {version: v4}\n    fault: reset\n", []string{`rules[0].match.version: unknown version "v4"`}},
 		{"versioned token endpoint", "rules:\n  - match: {operation: token, version: v3}\n    fault: reset\n", []string{"rules[0].match.version: /oauth/token has no version"}},
@@ -854,4 +855,41 @@ func TestHeldRequestsBound(t *testing.T) {
 	}
 	srv.ClearScenario()
 	wg.Wait()
+}
+
+// TestScenarioDurationsInDays: a scenario's durations read days, as every duration the mock reads.
+func TestScenarioDurationsInDays(t *testing.T) {
+	sc, err := mock.ParseScenario("s.yaml", []byte("rateLimit: {requests: 5, window: 1d, per: client}\n"+
+		"rules:\n  - when: {after: 1d12h}\n    respond: {status: 503, delay: 0.5s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.RateLimit.Window != 24*time.Hour || sc.Rules[0].When.After != 36*time.Hour || sc.Rules[0].Respond.Delay != 500*time.Millisecond {
+		t.Errorf("window %v, after %v, delay %v; want 24h, 36h and 500ms", sc.RateLimit.Window, sc.Rules[0].When.After, sc.Rules[0].Respond.Delay)
+	}
+}
+
+// TestScenarioEveryProblemAtOnce: the problems of a document come all at once and in its order:
+// what could not be decoded, and what the check finds in the rest, without the decoding's echoes.
+func TestScenarioEveryProblemAtOnce(t *testing.T) {
+	doc := "rulez: 1\n" + // unknown: left out, the rest still checked
+		"rules:\n" +
+		"  - match: {operation: nope}\n" + // found by the check
+		"    fault: reset\n" +
+		"  - respond: {status: soon}\n" + // not decoded: no "needs a status" beside it
+		"  - fault: explode\n" // found by the check
+	_, err := mock.ParseScenario("s.yaml", []byte(doc))
+	var got []string
+	for _, line := range strings.Split(fmt.Sprint(err), "\n") {
+		got = append(got, line[:min(len(line), 40)])
+	}
+	want := []string{
+		"s.yaml:1: rulez: unknown field; known fi",
+		"s.yaml:3: rules[0].match.operation: unkn",
+		"s.yaml:5: rules[1].respond.status: canno",
+		"s.yaml:6: rules[2].fault: unknown fault ",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
+	}
 }

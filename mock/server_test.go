@@ -151,3 +151,21 @@ func TestTenantScenarioCountsStay(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenTenantErrors: OpenTenant's errors read once, in Go's way, each naming what to do.
+func TestOpenTenantErrors(t *testing.T) {
+	srv := newServer(t, mock.WithMaxTenants(1))
+	if _, err := srv.OpenTenant("a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, tenant, want string }{
+		{"bad name", "a/b", `404 Not found: No tenant "a/b": tenant names are 1 to 64 letters, digits, '-' or '_'.`},
+		{"past the bound", "b", "400.1.4 Limit violation: This server holds at most 1 tenants; DELETE /__admin/tenants/NAME frees one."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := srv.OpenTenant(tc.tenant); err == nil || err.Error() != tc.want {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

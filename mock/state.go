@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscmock/iscmock/internal/duration"
 	"github.com/iscmock/iscmock/mock/internal/durable"
 	"github.com/iscmock/iscmock/mock/internal/ids"
 	"github.com/iscmock/iscmock/mock/internal/store"
@@ -85,7 +86,7 @@ func parseState(path, name string, data []byte) (*tenantState, error) {
 			bad("tenantId", "is required")
 		}
 		var err error
-		if st.offset, err = time.ParseDuration(f.ClockOffset); err != nil {
+		if st.offset, err = duration.Parse(f.ClockOffset); err != nil {
 			bad("clockOffset", "must be a duration such as 26h0m0s; got %q", f.ClockOffset)
 		}
 		if der, err := base64.StdEncoding.DecodeString(f.SigningKey); err != nil {

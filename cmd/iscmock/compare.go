@@ -55,7 +55,7 @@ func (c *compareCmd) run(ctx context.Context, out output) error {
 	cfg := compare.Config{
 		Target: c.Target, Admin: compare.Client{ID: c.ClientID, Secret: c.ClientSecret},
 		User: compare.Client{ID: c.UserClientID, Secret: c.UserClientSecret}, Versions: c.Versions, Only: c.Only,
-		Timeout: c.Timeout, Iscmock: version,
+		Timeout: c.Timeout, Iscmock: currentVersion(),
 	}
 	if terminal(out.stderr) {
 		cfg.Progress = func(n, total int, probe string) {

@@ -10,20 +10,46 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/iscmock/iscmock/internal/duration"
 	"github.com/iscmock/iscmock/mock"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is stamped at build time with -ldflags "-X main.version=..." (the image, release
+// archives); otherwise it is read from the build, see currentVersion.
+var version string
+
+// currentVersion is the stamped version; else, for a binary that go install built from a module
+// version (go install github.com/iscmock/iscmock/cmd/iscmock@v1.2.3), that version; else dev. A
+// build from a checkout carries its commit rather than a release, and says dev.
+func currentVersion() string {
+	if version != "" {
+		return version
+	}
+	info, _ := debug.ReadBuildInfo()
+	return versionOf(info)
+}
+
+// versionOf is the module version a build carries, if it is a release's.
+func versionOf(info *debug.BuildInfo) string {
+	if info == nil || info.Main.Version == "" || info.Main.Version == "(devel)" ||
+		slices.ContainsFunc(info.Settings, func(s debug.BuildSetting) bool { return strings.HasPrefix(s.Key, "vcs.") }) {
+		return "dev"
+	}
+	return info.Main.Version
+}
 
 type cli struct {
 	Serve    serveCmd    `cmd:"" help:"Serve the emulator."`
-	Validate validateCmd `cmd:"" help:"Check scenario files; exits non-zero at the first bad one."`
+	Validate validateCmd `cmd:"" help:"Check fixture and scenario files (told apart by content); reports every problem, exits 1 if there was any."`
 	Health   healthCmd   `cmd:"" help:"Check that a running server answers (exit 0) or not (exit 1)."`
 	Compare  compareCmd  `cmd:"" help:"Compare the mock with a real tenant: exit 0 when every probe answers the same, 1 on differences, 2 when the run failed."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
@@ -75,7 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c cli
 	parser, err := kong.New(&c, kong.Name("iscmock"),
 		kong.Description("An in-memory emulator of SailPoint ISC's Personal Access Tokens API."),
-		kong.Writers(stdout, stderr), kong.BindTo(ctx, (*context.Context)(nil)), kong.Bind(output{stdout, stderr}))
+		kong.Writers(stdout, stderr), kong.BindTo(ctx, (*context.Context)(nil)), kong.Bind(output{stdout, stderr}),
+		kong.TypeMapper(reflect.TypeFor[time.Duration](), durationFlag))
 	if err != nil {
 		return err
 	}
@@ -113,26 +140,51 @@ func interruptible[T any](ctx context.Context, load func() (T, error)) (T, error
 	}
 }
 
+// durationFlag reads a duration flag with the grammar every duration of iscmock has (days too).
+var durationFlag kong.MapperFunc = func(ctx *kong.DecodeContext, target reflect.Value) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
+		return err
+	}
+	d, err := duration.Parse(s)
+	if err != nil {
+		return err
+	}
+	target.SetInt(int64(d))
+	return nil
+}
+
 // output is where commands write.
 type output struct{ stdout, stderr io.Writer }
 
 type versionCmd struct{}
 
 func (versionCmd) Run(out output) error {
-	_, err := fmt.Fprintln(out.stdout, "iscmock", version)
+	_, err := fmt.Fprintln(out.stdout, "iscmock", currentVersion())
 	return err
 }
 
 type validateCmd struct {
-	Files []string `arg:"" type:"path" help:"Scenario files (YAML or JSON)."`
+	Files []string `arg:"" help:"Fixture or scenario files (YAML or JSON)."` // named as given, in every message
 }
 
+// Run checks every file, good ones on stdout, the problems of the others on stderr.
 func (c *validateCmd) Run(ctx context.Context, out output) error {
+	bad := 0
 	for _, f := range c.Files {
-		if _, err := interruptible(ctx, func() (mock.Scenario, error) { return mock.LoadScenarioFile(f) }); err != nil {
+		kind, err := interruptible(ctx, func() (string, error) { return mock.ValidateFile(f) })
+		switch {
+		case ctx.Err() != nil:
 			return err
+		case err != nil:
+			bad++
+			fmt.Fprintln(out.stderr, strings.TrimPrefix(err.Error(), "iscmock: "))
+		default:
+			fmt.Fprintf(out.stdout, "%s: ok (%s)\n", f, kind)
 		}
-		fmt.Fprintf(out.stdout, "%s: ok\n", f)
+	}
+	if bad > 0 {
+		return exitCode{code: 1, err: fmt.Errorf("%d of %d files have problems", bad, len(c.Files))}
 	}
 	return nil
 }

@@ -219,7 +219,7 @@ func logger(w io.Writer, format string) *slog.Logger {
 // line, so a script can read up to there.
 func banner(base string, srv *mock.Server) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "iscmock %s serving %s\n", version, base)
+	fmt.Fprintf(&b, "iscmock %s serving %s\n", currentVersion(), base)
 	fmt.Fprintf(&b, "token endpoint: %s/oauth/token (isolated tenants: %s/tenants/NAME)\n", base, base)
 	fmt.Fprintf(&b, "personal access tokens (client_id client_secret):\n")
 	for _, p := range srv.PATs() {
@@ -251,6 +251,6 @@ func jsonBanner(w io.Writer, base string, srv *mock.Server) {
 		owner, _ := srv.Identity(p.Owner)
 		tokens = append(tokens, bannerToken{p.ID, p.Name, p.Owner, owner.Name, append([]string{}, owner.UserLevels...)})
 	}
-	slog.New(slog.NewJSONHandler(w, nil)).Info("serving", "version", version, "url", base,
+	slog.New(slog.NewJSONHandler(w, nil)).Info("serving", "version", currentVersion(), "url", base,
 		"tokenEndpoint", base+"/oauth/token", "tenants", base+"/tenants/NAME", "personalAccessTokens", tokens)
 }

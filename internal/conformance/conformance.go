@@ -1,23 +1,29 @@
 // Package conformance checks the mock's HTTP answers against SailPoint's official OpenAPI documents
-// of the PAT API, read at test time from ../shared/specs (or ISCMOCK_SPEC_DIR); it never embeds them.
-// Tests install it as http.DefaultTransport, so every response any test receives is checked and a
-// violation fails the request that saw it.
+// of the PAT API. Tests install it as http.DefaultTransport, so every response any test receives is
+// checked and a violation fails the request that saw it. It reads the documents at test time from
+// ../shared/specs (or ISCMOCK_SPEC_DIR) and never embeds them; where they are absent it checks
+// against the wire contract derived from them (contract/), which a test holds to the documents
+// wherever they are present.
 package conformance
+
+//go:generate go run ./gencontract
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -37,27 +43,47 @@ var Versions = []struct{ Name, Prefix, File string }{
 	{"v1", "", "sailpoint-pat.v1.yaml"}, // its paths carry the version: /personal-access-tokens/v1
 }
 
-// Checker validates responses against the documents.
+// ContractFile is where a version's wire contract is kept, in contract/.
+func ContractFile(version string) string { return "sailpoint-pat." + version + ".json" }
+
+// RegenerateContract is the command that derives contract/ anew from the documents.
+const RegenerateContract = "go generate ./internal/conformance"
+
+//go:embed contract
+var contracts embed.FS
+
+// Checker validates responses against the documents, or their contract.
 type Checker struct {
-	docs map[string]*openapi3.T // by version name
+	docs   map[string]*openapi3.T // by version name
+	source string
 
 	mu   sync.Mutex
 	used map[string]int // deviation name → responses it explained
 }
 
-// SpecDir is ISCMOCK_SPEC_DIR, or shared/specs beside the module's root.
-func SpecDir() string {
+// Source says what the checker checks against.
+func (c *Checker) Source() string { return c.source }
+
+// SpecDir is where the documents are looked for: ISCMOCK_SPEC_DIR, or shared/specs beside the
+// module's root. explicit tells that the variable named it, so that it must hold them.
+func SpecDir() (dir string, explicit bool) {
 	if d := os.Getenv("ISCMOCK_SPEC_DIR"); d != "" {
-		return d
+		return d, true
 	}
+	return filepath.Join(ModuleRoot(), "..", "shared", "specs"), false
+}
+
+// ModuleRoot is the directory of the module's go.mod, found from the working directory up ("." if
+// none is).
+func ModuleRoot() string {
 	dir, _ := os.Getwd()
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "specs")
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return filepath.Join("..", "shared", "specs")
+			return "."
 		}
 		dir = parent
 	}
@@ -65,10 +91,52 @@ func SpecDir() string {
 
 // Load reads every version's document from dir.
 func Load(dir string) (*Checker, error) {
-	c := &Checker{docs: map[string]*openapi3.T{}, used: map[string]int{}}
+	return load("the official documents in "+dir, func(v string) (*openapi3.T, error) {
+		return openapi3.NewLoader().LoadFromFile(filepath.Join(dir, fileOf(v)))
+	})
+}
+
+// LoadContract reads the committed wire contract of every version.
+func LoadContract() (*Checker, error) {
+	return load("the wire contract derived from the official documents (internal/conformance/contract)", func(v string) (*openapi3.T, error) {
+		data, err := contracts.ReadFile("contract/" + ContractFile(v))
+		if err != nil {
+			return nil, err
+		}
+		return openapi3.NewLoader().LoadFromData(data)
+	})
+}
+
+// LoadDefault is what Main checks against: the documents where SpecDir finds them, else the
+// contract.
+func LoadDefault() (*Checker, error) { return loadFrom(SpecDir()) }
+
+// loadFrom loads the documents in dir. A directory named by ISCMOCK_SPEC_DIR must hold them; so
+// must the default one, once it holds any of them, since half a set is a mistake to point out.
+// Only a default directory without any of them leaves the contract to check against.
+func loadFrom(dir string, explicit bool) (*Checker, error) {
+	if !explicit && !slices.ContainsFunc(Versions, func(v struct{ Name, Prefix, File string }) bool {
+		_, err := os.Stat(filepath.Join(dir, v.File))
+		return !errors.Is(err, fs.ErrNotExist)
+	}) {
+		return LoadContract()
+	}
+	return Load(dir)
+}
+
+func fileOf(version string) string {
 	for _, v := range Versions {
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(filepath.Join(dir, v.File))
+		if v.Name == version {
+			return v.File
+		}
+	}
+	return ""
+}
+
+func load(source string, read func(version string) (*openapi3.T, error)) (*Checker, error) {
+	c := &Checker{docs: map[string]*openapi3.T{}, used: map[string]int{}, source: source}
+	for _, v := range Versions {
+		doc, err := read(v.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -81,16 +149,16 @@ func Load(dir string) (*Checker, error) {
 	return c, nil
 }
 
-// Default is the checker Main installed; nil when the documents were not found.
+// Default is the checker Main installed; nil when the tests run unchecked.
 var Default *Checker
 
 // Unchecked is the transport beneath the checker, for tests that script answers the documents do
 // not describe (scenario faults, statuses and bodies of the test's own choosing).
 var Unchecked = http.DefaultTransport
 
-// Main runs a package's tests with every response checked. Without the documents the run fails,
-// since a passing package's output is hidden by go test and a warning would go unseen; setting
-// ISCMOCK_SPEC_DIR=off runs the tests unchecked, on purpose.
+// Main runs a package's tests with every response checked: against the documents where they are,
+// else against their wire contract. ISCMOCK_SPEC_DIR=off runs the tests unchecked, on purpose; a
+// directory it names that does not hold the documents fails the run, since whoever set it meant it.
 func Main(m *testing.M) { os.Exit(Run(m)) }
 
 // Run is Main for a TestMain with work of its own after the tests: it returns the exit code.
@@ -98,12 +166,12 @@ func Run(m *testing.M) int {
 	if os.Getenv("ISCMOCK_SPEC_DIR") == "off" {
 		return m.Run()
 	}
-	c, err := Load(SpecDir())
+	c, err := LoadDefault()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "\n*** The tests check every response against SailPoint's official OpenAPI documents, "+
 			"and these could not be read:\n***   %v\n"+
-			"*** Put them in ../shared/specs beside the checkout (see the README), point ISCMOCK_SPEC_DIR at them,\n"+
-			"*** or run unchecked with ISCMOCK_SPEC_DIR=off.\n\n", err)
+			"*** Fetch them with scripts/fetch-specs, point ISCMOCK_SPEC_DIR at them, leave it unset to check against\n"+
+			"*** the committed wire contract, or run unchecked with ISCMOCK_SPEC_DIR=off.\n\n", err)
 		return 1
 	}
 	Default = c
@@ -258,9 +326,11 @@ func (c *Checker) validate(req *http.Request, route *routers.Route, status int, 
 	return nil
 }
 
-// asErrorResponse checks a body against ErrorResponseDto (the same in every document; v1's inlines it).
+// asErrorResponse checks a body against ErrorResponseDto, the same in every document: v3's answer
+// to a patch of an unknown token has it (a contract inlines it where a document refers to it).
 func (c *Checker) asErrorResponse(body []byte) error {
-	ref := c.docs["v3"].Components.Schemas["ErrorResponseDto"]
+	ref := c.docs["v3"].Paths.Value("/personal-access-tokens/{id}").Patch.Responses.Status(http.StatusNotFound).Value.
+		Content.Get("application/json").Schema
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
 		return fmt.Errorf("not JSON: %w", err)
@@ -278,7 +348,8 @@ func (c *Checker) asErrorResponse(body []byte) error {
 }
 
 // undeclared lists the object members a schema does not declare, recursively: the documents do not
-// forbid extra members, but a mock that adds one answers differently from ISC.
+// forbid extra members, but a mock that adds one answers differently from ISC. Where an object has
+// one, the declared members it lacks are named beside it, since a renamed member shows as both.
 func undeclared(s *openapi3.Schema, v any, path string) []string {
 	if s == nil {
 		return nil
@@ -289,19 +360,27 @@ func undeclared(s *openapi3.Schema, v any, path string) []string {
 		if len(s.Properties) == 0 {
 			return nil
 		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		var extra, nested []string
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			p, ok := s.Properties[k]
 			if !ok {
-				out = append(out, path+"/"+k)
+				extra = append(extra, path+"/"+k)
 				continue
 			}
-			out = append(out, undeclared(p.Value, v[k], path+"/"+k)...)
+			nested = append(nested, undeclared(p.Value, v[k], path+"/"+k)...)
 		}
+		if len(extra) > 0 {
+			var absent []string
+			for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
+				if _, ok := v[k]; !ok {
+					absent = append(absent, k)
+				}
+			}
+			if len(absent) > 0 {
+				extra[len(extra)-1] += fmt.Sprintf(" (declared, and absent from %s: %s)", cmp.Or(path, "the body"), strings.Join(absent, ", "))
+			}
+		}
+		out = append(extra, nested...)
 	case []any:
 		if s.Items != nil {
 			for i, item := range v {

@@ -7,13 +7,36 @@ import (
 	"testing"
 )
 
-func load(t *testing.T) *Checker {
+// checkers are the checker on the committed contract, and on the documents where they are found.
+func checkers(t *testing.T) map[string]func() *Checker {
 	t.Helper()
-	c, err := Load(SpecDir())
-	if err != nil {
-		t.Skipf("official documents not found (%v): set ISCMOCK_SPEC_DIR", err)
+	out := map[string]func() *Checker{"contract": func() *Checker {
+		c, err := LoadContract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}}
+	if dir, ok := documents(t); ok {
+		out["documents"] = func() *Checker {
+			c, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
 	}
-	return c
+	return out
+}
+
+// documents reports where the official documents are, if the tests check against them.
+func documents(t *testing.T) (string, bool) {
+	t.Helper()
+	if c, err := LoadDefault(); err != nil || !strings.HasPrefix(c.Source(), "the official documents") {
+		return "", false
+	}
+	dir, _ := SpecDir()
+	return dir, true
 }
 
 const (
@@ -56,28 +79,30 @@ func TestCheck(t *testing.T) {
 		{"431 from net/http", "GET", "/v3/personal-access-tokens", 431, "431 Request Header Fields Too Large", "net/http-refusal", ""},
 		{"token endpoint is outside the documents", "POST", "/oauth/token", 200, `{"anything":1}`, "", ""},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := load(t)
-			req := httptest.NewRequest(tc.method, tc.path, nil)
-			ct := "application/json"
-			if tc.status == 431 {
-				ct = "text/plain; charset=utf-8"
-			}
-			err := c.Check(req, tc.status, http.Header{"Content-Type": {ct}}, []byte(tc.body))
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Fatalf("unexpected violation: %v", err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
-			}
-			used := c.Used()
-			for _, d := range Deviations {
-				if want := map[bool]int{true: 1}[d.Name == tc.deviation]; used[d.Name] != want {
-					t.Errorf("deviation %s explained %d responses, want %d", d.Name, used[d.Name], want)
+	for source, checker := range checkers(t) {
+		for _, tc := range cases {
+			t.Run(source+"/"+tc.name, func(t *testing.T) {
+				c := checker()
+				req := httptest.NewRequest(tc.method, tc.path, nil)
+				ct := "application/json"
+				if tc.status == 431 {
+					ct = "text/plain; charset=utf-8"
 				}
-			}
-		})
+				err := c.Check(req, tc.status, http.Header{"Content-Type": {ct}}, []byte(tc.body))
+				switch {
+				case tc.wantErr == "" && err != nil:
+					t.Fatalf("unexpected violation: %v", err)
+				case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+				used := c.Used()
+				for _, d := range Deviations {
+					if want := map[bool]int{true: 1}[d.Name == tc.deviation]; used[d.Name] != want {
+						t.Errorf("deviation %s explained %d responses, want %d", d.Name, used[d.Name], want)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 )
 
 // Error is a failed request's answer. Its status picks the body shape ISC uses: ErrorResponseDto for
@@ -19,7 +21,15 @@ type Error struct {
 	oauth bool
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Text) }
+// Error reads "404 Not found: text" or "400.1.4 Limit violation: text": the status once, as
+// ISC's detail codes start with it, and in front of an OAuth code ("401 invalid_client: text").
+func (e *Error) Error() string {
+	status := strconv.Itoa(e.Status)
+	if !strings.HasPrefix(e.Code, status) {
+		return strings.TrimSpace(status+" "+e.Code) + ": " + e.Text
+	}
+	return e.Code + ": " + e.Text
+}
 
 // detailCodes ISC uses in ErrorResponseDto (spec examples and captured answers); the PAT-specific
 // choices are the mock's.

@@ -164,7 +164,7 @@ func parseExpiration(v Version, raw json.RawMessage, now, created time.Time) (ti
 	}
 	if !v.NeverExpire && t.After(legacyExpiry(created)) {
 		return time.Time{}, badRequest(codeIllegal, "expirationDate must be between now and 6 months from the creation date (%s); got %s.",
-			legacyExpiry(created).Format(msLayout), text)
+			legacyExpiry(created).Format(TimeLayout), text)
 	}
 	return t, nil
 }

@@ -137,6 +137,10 @@ func (s *Service) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 	s.serve(w, r, route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return err }}, "")
 }
 
+// Milliseconds is how the journal and the request log show a duration: milliseconds, to the
+// microsecond, with the unit in the member's name (durationMs).
+func Milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
 // serve runs the route with the headers every ISC response carries, lets the tenant's scenario act
 // first, logs and journals the request, and turns a panic into ISC's 500 rather than a dropped
 // connection.
@@ -164,7 +168,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, id str
 		}
 		if logging {
 			attrs := []any{"method", r.Method, "path", ex.path, "operation", rt.op,
-				"status", ex.status, "duration", time.Since(start), "identity", ex.identity, "rule", ex.rule}
+				"status", ex.status, "durationMs", Milliseconds(time.Since(start)), "identity", ex.identity, "rule", ex.rule}
 			if cause := hdr.Get(CauseHeader); cause != "" {
 				attrs = append(attrs, "cause", cause)
 			}

@@ -136,7 +136,7 @@ func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 { // outside the fixed-width years: as time formats them
-		return append(t.AppendFormat(append(b, '"'), msLayout), '"')
+		return append(t.AppendFormat(append(b, '"'), TimeLayout), '"')
 	}
 	hour, minute, second := t.Clock()
 	b = append(b, '"')
@@ -236,10 +236,10 @@ var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
 	return safe
 }()
 
-// msLayout is a timestamp as ISC writes it: UTC, to the millisecond.
-const msLayout = "2006-01-02T15:04:05.000Z07:00"
+// TimeLayout is a timestamp as ISC writes it: UTC, to the millisecond (the admin API writes it so too).
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-func ms(t time.Time) string { return t.UTC().Format(msLayout) }
+func ms(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
 // nullable maps the store's zero time to JSON null.
 func nullable(t time.Time) *string {

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iscmock/iscmock/internal/duration"
 	"github.com/iscmock/iscmock/mock"
 )
 
@@ -155,7 +156,7 @@ func TestAdvancingTheClockChangesNotUsedSince(t *testing.T) {
 	p.choose("#p-since", "7d")
 
 	p.show("control")
-	p.run(chromedp.Click(chromedp.CSS(`button[data-advance="168h"]`)))
+	p.run(chromedp.Click(chromedp.CSS(`button[data-advance="7d"]`)))
 	p.waitFor(2*time.Second, "the clock moved a week", `document.getElementById('ctl-now').textContent.startsWith('2026-11-30')`)
 	p.show("state")
 	p.waitFor(2*liveWithin, "the list follows the moved clock", `document.getElementById('pats-table').dataset.filter.startsWith('lastUsed isnull or lastUsed le 2026-11-23')`)
@@ -165,6 +166,46 @@ func TestAdvancingTheClockChangesNotUsedSince(t *testing.T) {
 	if got := srv.Clock().Now(); got.Before(start.Add(7 * 24 * time.Hour)) {
 		t.Errorf("server clock %v, want a week after %v", got, start)
 	}
+}
+
+// TestDurationsReadAsTheServerReadsThem: the State view's "not used since" reads a duration with the
+// grammar of every duration the server reads (internal/duration), and the clock control sends its
+// text to the server, which reads days too.
+func TestDurationsReadAsTheServerReadsThem(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start))
+	p := openPage(t, srv.URL()+"/__admin/ui/#state")
+	p.live()
+	p.choose("#p-used", "since")
+	for _, in := range []string{"7d", "1d12h", "1.5d", "36h", "90m", "+2d", "0", "3 d", "3D", "1d-2h", "d", "3", "2w"} {
+		want, err := duration.Parse(in)
+		eval[string](p, `document.getElementById('p-filter-text').textContent = ''`) // the view writes it anew
+		p.choose("#p-since", in)
+		if err != nil {
+			p.waitFor(2*time.Second, in+" is refused, as the server refuses it", `!document.getElementById('pat-error').hidden`)
+			continue
+		}
+		p.waitFor(2*time.Second, in+" is read, as the server reads it",
+			`document.getElementById('p-filter-text').textContent !== '' && document.getElementById('pat-error').hidden`)
+		filter := eval[string](p, `document.getElementById('p-filter-text').textContent`)
+		at, perr := time.Parse(time.RFC3339, strings.TrimPrefix(filter, "lastUsed isnull or lastUsed le "))
+		// The page's mock clock is the server's, as of its last poll: within a few seconds of it,
+		// while the durations here differ by hours.
+		if off := srv.Clock().Now().Add(-want).Sub(at); perr != nil || off < -5*time.Second || off > 5*time.Second {
+			t.Errorf("%s: the filter is %q, want lastUsed le the mock clock less %v (%v)", in, filter, want, perr)
+		}
+	}
+
+	p.show("control")
+	before := srv.Clock().Now()
+	p.choose("#ctl-duration", "1d12h")
+	p.run(chromedp.Click(chromedp.CSS(`#ctl-advance button[type="submit"]`)))
+	p.waitFor(2*time.Second, "the clock moved", `document.getElementById('ctl-result').textContent.startsWith('Clock now')`)
+	if moved := srv.Clock().Now().Sub(before); moved < 36*time.Hour || moved > 36*time.Hour+time.Minute {
+		t.Errorf("advancing by 1d12h moved the clock %v", moved)
+	}
+	p.choose("#ctl-duration", "2w")
+	p.run(chromedp.Click(chromedp.CSS(`#ctl-advance button[type="submit"]`)))
+	p.waitFor(2*time.Second, "the server's refusal is shown", `document.getElementById('message').textContent.includes('not a duration')`)
 }
 
 func TestMintedTokenWorks(t *testing.T) {
