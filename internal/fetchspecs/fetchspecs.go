@@ -16,6 +16,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iscmock/iscmock/internal/conformance"
 )
 
 // DefaultBaseURL is the pinned upstream commit's raw files.
@@ -23,10 +25,9 @@ const DefaultBaseURL = "https://raw.githubusercontent.com/sailpoint-oss/api-spec
 
 // Version is one document to write.
 type Version struct {
-	Name  string   // API version
+	Name  string   // API version, as internal/conformance names it
 	Root  string   // root document, relative to the repository
 	Paths []string // the PAT paths kept; the root's others are dropped unread
-	File  string   // output file name
 	// SchemesFrom names the version whose root lends components.securitySchemes (and the root-level
 	// security) when this root has none, as the per-resource APIs' roots do not.
 	SchemesFrom string
@@ -34,17 +35,27 @@ type Version struct {
 
 var (
 	classic = []string{"/personal-access-tokens", "/personal-access-tokens/{id}"}
-	// Versions is the table of documents; the file names are those internal/conformance reads.
+	// Versions is the table of documents.
 	Versions = []Version{
-		{"beta", "idn/sailpoint-api.beta.yaml", classic, "sailpoint-pat.beta.yaml", ""},
-		{"v3", "idn/sailpoint-api.v3.yaml", classic, "sailpoint-pat.v3.yaml", ""},
-		{"v2024", "idn/sailpoint-api.v2024.yaml", classic, "sailpoint-pat.v2024.yaml", ""},
-		{"v2025", "idn/sailpoint-api.v2025.yaml", classic, "sailpoint-pat.v2025.yaml", ""},
-		{"v2026", "idn/sailpoint-api.v2026.yaml", classic, "sailpoint-pat.v2026.yaml", ""},
+		{"beta", "idn/sailpoint-api.beta.yaml", classic, ""},
+		{"v3", "idn/sailpoint-api.v3.yaml", classic, ""},
+		{"v2024", "idn/sailpoint-api.v2024.yaml", classic, ""},
+		{"v2025", "idn/sailpoint-api.v2025.yaml", classic, ""},
+		{"v2026", "idn/sailpoint-api.v2026.yaml", classic, ""},
 		{"v1", "idn/apis/personal-access-tokens/openapi.yaml",
-			[]string{"/personal-access-tokens/v1", "/personal-access-tokens/v1/{id}"}, "sailpoint-pat.v1.yaml", "v2025"},
+			[]string{"/personal-access-tokens/v1", "/personal-access-tokens/v1/{id}"}, "v2025"},
 	}
 )
+
+// File is the name the tests read the version's document by.
+func (v Version) File() string {
+	for _, c := range conformance.Versions {
+		if c.Name == v.Name {
+			return c.File
+		}
+	}
+	panic("fetchspecs: no document file for version " + v.Name)
+}
 
 // Bounds used when Options leaves them zero.
 const (
@@ -134,7 +145,7 @@ func write(dir string, docs [][]byte, out io.Writer) (err error) {
 		}
 	}()
 	for i, data := range docs {
-		tmp, err := os.CreateTemp(dir, "."+Versions[i].File+".*.tmp")
+		tmp, err := os.CreateTemp(dir, "."+Versions[i].File()+".*.tmp")
 		if err != nil {
 			return err
 		}
@@ -154,7 +165,7 @@ func write(dir string, docs [][]byte, out io.Writer) (err error) {
 		}
 	}
 	for i, tmp := range temps {
-		final := filepath.Join(dir, Versions[i].File)
+		final := filepath.Join(dir, Versions[i].File())
 		if err := os.Rename(tmp, final); err != nil {
 			return err
 		}

@@ -136,11 +136,11 @@ func TestRun(t *testing.T) {
 			t.Errorf("directory holds %d files, README %q", len(files), files["README.md"])
 		}
 		for i, v := range fetchspecs.Versions {
-			if !strings.HasPrefix(lines[i], "wrote "+filepath.Join(dir, v.File)+" ") {
+			if !strings.HasPrefix(lines[i], "wrote "+filepath.Join(dir, v.File())+" ") {
 				t.Errorf("line %d: %q", i, lines[i])
 			}
-			if !strings.HasPrefix(files[v.File], "# The ") {
-				t.Errorf("%s does not start with its provenance comment", v.File)
+			if !strings.HasPrefix(files[v.File()], "# The ") {
+				t.Errorf("%s does not start with its provenance comment", v.File())
 			}
 		}
 	})

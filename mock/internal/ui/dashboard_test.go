@@ -178,8 +178,9 @@ func TestDurationsReadAsTheServerReadsThem(t *testing.T) {
 	p.choose("#p-used", "since")
 	for _, in := range []string{"7d", "1d12h", "1.5d", "36h", "90m", "+2d", "0", "3 d", "3D", "1d-2h", "d", "3", "2w"} {
 		want, err := duration.Parse(in)
-		eval[string](p, `document.getElementById('p-filter-text').textContent = ''`) // the view writes it anew
-		p.choose("#p-since", in)
+		// Cleared and changed at once, so that no load that began before can write it between.
+		eval[bool](p, fmt.Sprintf(`(() => { document.getElementById('p-filter-text').textContent = '';
+			const e = document.getElementById('p-since'); e.value = %q; return e.dispatchEvent(new Event('change')); })()`, in))
 		if err != nil {
 			p.waitFor(2*time.Second, in+" is refused, as the server refuses it", `!document.getElementById('pat-error').hidden`)
 			continue

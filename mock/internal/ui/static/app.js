@@ -66,6 +66,7 @@ const state = {
   rows: [], // journal entries, newest first
   lastSeq: 0,
   trafficDirty: true,
+  stateLoads: 0, // loads of the State view begun: an older one that ends late draws nothing
 };
 
 class APIError extends Error {
@@ -362,7 +363,9 @@ function patFilter() {
 const yesNo = (b) => (b ? 'yes' : 'no');
 
 async function loadState() {
+  const load = ++state.stateLoads;
   await loadIdentities();
+  if (load !== state.stateLoads) return;
   const now = mockNow() || new Date();
   setRows($('identities-table').tBodies[0], state.identities.map((i) => {
     const atLimit = i.tokenLimit > 0 && i.tokens >= i.tokenLimit;
@@ -392,8 +395,10 @@ async function loadState() {
   let pats;
   try {
     pats = (await api('GET', `/pats?${q}`)).data;
+    if (load !== state.stateLoads) return;
     errBox.hidden = true;
   } catch (err) {
+    if (load !== state.stateLoads) return;
     if (err.status !== 400) throw err;
     errBox.textContent = err.message;
     errBox.hidden = false;
