@@ -36,7 +36,7 @@ var (
 	imageBuild = &build{env: []string{"CGO_ENABLED=0"}, flags: []string{"-trimpath", "-ldflags", "-s -w -X main.version=image-test"}}
 )
 
-func (b *build) binary(t *testing.T) string {
+func (b *build) binary(t testing.TB) string {
 	t.Helper()
 	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "iscmock-bin")
@@ -57,7 +57,7 @@ func (b *build) binary(t *testing.T) string {
 	return b.path
 }
 
-func iscmockBinary(t *testing.T) string { return devBuild.binary(t) }
+func iscmockBinary(t testing.TB) string { return devBuild.binary(t) }
 
 // startBinary runs "iscmock serve --addr 127.0.0.1:0 args..." as its own process and returns its
 // base URL and banner once it listens.

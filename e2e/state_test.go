@@ -1,13 +1,19 @@
 package e2e_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -138,4 +144,95 @@ func (l *ledger) check(t *testing.T, round int, base, bearer string) {
 		}
 	}
 	wantStatus(t, send(base, bearer, http.MethodGet, "/v3/personal-access-tokens?owner-id=me", ""), http.StatusOK) // a bearer token of the first run
+}
+
+// TestBinaryStopKeepsTheDirectoryUntilTheLastWrite: a server stopping on a state directory keeps it
+// until the last request in flight is answered and its write kept. A second server started on the
+// directory meanwhile (a rolling update, a supervisor restarting early) waits for it rather than
+// start on a state without that write, then goes on with it.
+func TestBinaryStopKeepsTheDirectoryUntilTheLastWrite(t *testing.T) {
+	dir := t.TempDir()
+	base, _, first := startBinary(t, "--state-dir", dir)
+	bearer := accessToken(t, defaultToken(base))
+
+	// A create in flight: its body half sent, the handler reading the rest (it asked for it with
+	// 100 Continue).
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const create = `{"name":"written during the stop"}`
+	fmt.Fprintf(conn, "POST /v3/personal-access-tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", bearer, len(create))
+	answer := bufio.NewReader(conn)
+	if status, err := answer.ReadString('\n'); err != nil || !strings.Contains(status, "100 Continue") {
+		t.Fatalf("want 100 Continue, got %q, %v", status, err)
+	}
+	if _, err := answer.ReadString('\n'); err != nil { // the empty line after it
+		t.Fatal(err)
+	}
+	fmt.Fprint(conn, create[:10])
+
+	if err := first.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	second := exec.Command(iscmockBinary(t), "serve", "--addr", "127.0.0.1:0", "--state-dir", dir)
+	events := make(chan string, 4)
+	for _, pipe := range []func() (io.ReadCloser, error){second.StdoutPipe, second.StderrPipe} {
+		r, err := pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			lines := bufio.NewScanner(r)
+			for lines.Scan() {
+				switch line := lines.Text(); {
+				case strings.Contains(line, " serving "):
+					events <- "serving " + strings.TrimSpace(line[strings.Index(line, " serving ")+9:])
+				case strings.Contains(line, "in use by another iscmock server; waiting"):
+					events <- "waiting"
+				}
+			}
+		}()
+	}
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = second.Process.Kill(); _ = second.Wait() })
+	select {
+	case e := <-events:
+		if e != "waiting" {
+			t.Fatalf("the second server started (%s) while the first still had a write to answer", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second server neither waits nor serves")
+	}
+
+	fmt.Fprint(conn, create[10:])
+	res, err := http.ReadResponse(answer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var made struct{ ID string }
+	if err := json.NewDecoder(res.Body).Decode(&made); err != nil || res.StatusCode != http.StatusOK || made.ID == "" {
+		t.Fatalf("the create in flight: %d, %v", res.StatusCode, err)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first server's stop: %v", err)
+	}
+	var secondBase string
+	select {
+	case e := <-events:
+		var ok bool
+		if secondBase, ok = strings.CutPrefix(e, "serving "); !ok {
+			t.Fatalf("the second server: %s", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second server did not start once the first had stopped")
+	}
+	list := send(secondBase, accessToken(t, defaultToken(secondBase)), http.MethodGet, "/v3/personal-access-tokens?owner-id=me", "")
+	if got := string(body(list)); list.StatusCode != http.StatusOK || !strings.Contains(got, made.ID) {
+		t.Errorf("the second server lacks the token the first answered 200 for during its stop: %s", got)
+	}
 }

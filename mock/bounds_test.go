@@ -10,6 +10,9 @@ import (
 
 	"github.com/iscmock/iscmock/internal/conformance"
 	"github.com/iscmock/iscmock/mock"
+	"os"
+	"path/filepath"
+	"runtime/debug"
 )
 
 // The bounds that keep every resource of the mock finite, each held by a test here; README's
@@ -233,5 +236,38 @@ func TestWorstCaseMemory(t *testing.T) {
 		if r.bytes > r.limit {
 			t.Errorf("%s: %d bytes each, more than the %d the README states", r.what, r.bytes, r.limit)
 		}
+	}
+}
+
+// TestStateDirWriteHoldsNoCopy: writing a tenant's state file streams it from the store: at no
+// moment does the write hold a copy of the state (what the file takes, or what the tenant takes in
+// memory), whatever the tenant's size. Memory is sampled with the collector run often, so that
+// what is counted is what the write holds.
+func TestStateDirWriteHoldsNoCopy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures memory")
+	}
+	f := mock.Fixtures{Identities: []mock.Identity{{ID: adminID, Name: "Ada"}}}
+	for i := range 50_000 {
+		f.PersonalAccessTokens = append(f.PersonalAccessTokens, mock.PAT{ID: fmt.Sprintf("%032x", i), Secret: strings.Repeat("s", 64),
+			Name: fmt.Sprint("token ", i), Owner: adminID, Created: start})
+	}
+	dir := t.TempDir()
+	srv := newServer(t, mock.WithStateDir(dir), mock.WithFixtureData(f), mock.WithMaxTokensPerOwner(0))
+	f = mock.Fixtures{}
+	info, err := os.Stat(filepath.Join(dir, "root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(5))
+	before := liveBytes()
+	peak := sampleHeap()
+	if err := srv.Clock().Advance(0); err != nil { // a change: the whole file is written again
+		t.Fatal(err)
+	}
+	held := int64(peak()) - before
+	t.Logf("writing a file of %d bytes held %d bytes at most", info.Size(), held)
+	if held > info.Size()/2 {
+		t.Errorf("writing a file of %d bytes held %d bytes: a copy of the state", info.Size(), held)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iscmock/iscmock/internal/duration"
+	"github.com/iscmock/iscmock/mock/internal/durable"
 )
 
 // parse decodes a document strictly and checks it; errors name the file, line and field. Every
@@ -75,7 +76,7 @@ const (
 // would block or never end) and at most limit bytes of them.
 func readFile[T any](path string, limit int64, parse func(name string, data []byte) (T, error)) (T, error) {
 	var zero T
-	data, err := readBounded(path, limit)
+	data, err := readBounded(durable.OS, path, limit)
 	if err != nil {
 		return zero, err
 	}
@@ -86,7 +87,7 @@ func readFile[T any](path string, limit int64, parse func(name string, data []by
 // identities or personalAccessTokens is a fixture file, any other a scenario. kind says which it
 // was read as ("fixtures" or "scenario"); err holds every problem, each naming file, line and field.
 func ValidateFile(path string) (kind string, err error) {
-	data, err := readBounded(path, MaxFixtureFile)
+	data, err := readBounded(durable.OS, path, MaxFixtureFile)
 	if err != nil {
 		return "", err
 	}
@@ -107,26 +108,13 @@ func ValidateFile(path string) (kind string, err error) {
 	return "scenario", err
 }
 
-func readBounded(path string, limit int64) ([]byte, error) {
-	// Stat before opening: opening a FIFO blocks until something writes to it.
-	info, err := os.Stat(path)
+// readBounded reads at most limit bytes of the regular file at path.
+func readBounded(fsys durable.FS, path string, limit int64) ([]byte, error) {
+	f, err := openBounded(fsys, path)
 	if err != nil {
-		return nil, unreadable(path, err)
-	}
-	if err := regular(path, info); err != nil {
 		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, unreadable(path, err)
 	}
 	defer f.Close()
-	if info, err = f.Stat(); err != nil { // what was opened, should the path have changed since
-		return nil, err
-	}
-	if err := regular(path, info); err != nil {
-		return nil, err
-	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	switch {
 	case err != nil:
@@ -135,6 +123,31 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, tooLarge(path, limit)
 	}
 	return data, nil
+}
+
+// openBounded opens the file at path if it is a regular file: a FIFO or a device would block or
+// never end.
+func openBounded(fsys durable.FS, path string) (durable.File, error) {
+	// Stat before opening: opening a FIFO blocks until something writes to it.
+	info, err := fsys.Stat(path)
+	if err != nil {
+		return nil, unreadable(path, err)
+	}
+	if err := regular(path, info); err != nil {
+		return nil, err
+	}
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, unreadable(path, err)
+	}
+	if info, err = f.Stat(); err == nil { // what was opened, should the path have changed since
+		err = regular(path, info)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func tooLarge(path string, limit int64) error {
@@ -147,12 +160,16 @@ func unreadable(path string, err error) error {
 	if !errors.Is(err, fs.ErrPermission) {
 		return err
 	}
-	who := "the user iscmock runs as"
+	return fmt.Errorf("%w: iscmock, running as %s, may not read it; make it readable to everyone (chmod 644 %s) and its directories searchable (chmod 755)",
+		err, runningAs(), path)
+}
+
+// runningAs names the user the server runs as, for errors that depend on it.
+func runningAs() string {
 	if uid := os.Getuid(); uid >= 0 {
-		who = fmt.Sprintf("iscmock, running as uid %d,", uid)
+		return fmt.Sprintf("uid %d", uid)
 	}
-	return fmt.Errorf("%w: %s may not read it; make it readable to everyone (chmod 644 %s) and its directories searchable (chmod 755)",
-		err, who, path)
+	return "its user"
 }
 
 func regular(path string, info os.FileInfo) error {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscmock/iscmock/mock/internal/durable"
 	"github.com/iscmock/iscmock/mock/internal/scenario"
 )
 
@@ -27,10 +28,11 @@ type config struct {
 	noAdmin     bool
 	rateLimit   *scenario.RateLimit // every tenant's standing limit; nil for none
 	stateDir    string              // "" keeps nothing
+	stateFS     durable.FS          // where stateDir is: the real file system, unless a test fails it
 }
 
 func defaults() config {
-	return config{logger: slog.New(slog.DiscardHandler), maxTokens: 10, journalSize: 1000, maxTenants: 100}
+	return config{logger: slog.New(slog.DiscardHandler), maxTokens: 10, journalSize: 1000, maxTenants: 100, stateFS: durable.OS}
 }
 
 // check refuses option values that mean nothing.

@@ -1,10 +1,14 @@
 package mock
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +42,14 @@ type Server struct {
 	// tenant takes a slot only when it is really used (claim), so requests that a fresh tenant
 	// refuses cannot fill the slots. An entry lives while requests use it.
 	pending map[string]*pendingTenant
+	// claiming holds the tenants being claimed while their files are first written, outside mu.
+	claiming map[string]*claiming
+
+	// serving is held shared by every request while it is served, and by Close alone once held
+	// requests are released, so that Close returns, and gives up a state directory, only after the
+	// last request has ended; closed, requests are refused.
+	serving sync.RWMutex
+	closed  bool
 
 	listener     *httptest.Server
 	releaseState func()        // frees the state directory; nil without one
@@ -55,8 +67,8 @@ func New(opts ...Option) (*Server, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{}, closing: make(chan struct{}),
-		held: make(chan struct{}, MaxHeld)}
+	s := &Server{cfg: cfg, seed: ids.RandomSeed(), tenants: map[string]*Tenant{}, pending: map[string]*pendingTenant{},
+		claiming: map[string]*claiming{}, closing: make(chan struct{}), held: make(chan struct{}, MaxHeld)}
 	if cfg.seed != nil {
 		s.seed = *cfg.seed
 	}
@@ -99,21 +111,36 @@ func (s *Server) openTenants() error {
 	if err != nil {
 		return err
 	}
-	for _, name := range append([]string{""}, names...) {
-		t, err := s.openKept(name)
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			s.Tenant = t
-		} else {
-			s.tenants[name] = t
-		}
+	names = append([]string{""}, names...)
+	opened := make([]*Tenant, len(names))
+	errs := make([]error, len(names))
+	// Files are read and decoded a few at a time, one a processor: a start is that much sooner.
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Go(func() {
+			for i := range work {
+				opened[i], errs[i] = s.openKept(names[i])
+			}
+		})
+	}
+	for i := range names {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.Tenant = opened[0]
+	for i, name := range names[1:] {
+		s.tenants[name] = opened[i+1]
 	}
 	return nil
 }
 
-// openKept makes the tenant name as its state file has it, or anew if it has none, and keeps it.
+// openKept makes the tenant name as its state file has it, or anew if it has none (then writing
+// its file), and keeps it.
 func (s *Server) openKept(name string) (*Tenant, error) {
 	st, err := s.readState(name)
 	if err != nil {
@@ -123,7 +150,7 @@ func (s *Server) openKept(name string) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.keep(); err != nil {
+	if err := t.keep(st != nil); err != nil {
 		return nil, fmt.Errorf("iscmock: %w", err)
 	}
 	return t, nil
@@ -216,8 +243,15 @@ func (s *Server) Handler() http.Handler { return s }
 // ServeHTTP serves every tenant and the admin API: mount the server in any http.Server or call it
 // directly. Called directly (a recorder, no connection), a fault that would drop the connection
 // ends the response as it stands instead, naming itself in the Iscmock-Fault header. (It shadows
-// the root Tenant's ServeHTTP, which serves the root tenant alone.)
+// the root Tenant's ServeHTTP, which serves the root tenant alone.) Once the server is closed it
+// answers ISC's 503.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serving.RLock()
+	defer s.serving.RUnlock()
+	if s.closed {
+		s.Tenant.api.Refuse(w, r, errClosed)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/tenants/")
 	if !ok {
 		s.Tenant.ServeHTTP(w, r)
@@ -269,24 +303,78 @@ func (s *Server) enter(name string) (t *Tenant, release func(), err error) {
 	}, nil
 }
 
+// errClosed answers a request that reaches a closed server.
+var errClosed = &api.Error{Status: http.StatusServiceUnavailable, Code: "503 Service Unavailable",
+	Text: "The server is stopping.", Cause: "iscmock was closed: it serves no more requests"}
+
+// claiming is a claim of a tenant in progress: its file is being written, outside the server's
+// lock, so that one tenant's disk does not hold up the others.
+type claiming struct {
+	t    *Tenant
+	done chan struct{}
+	err  error // once done
+}
+
 // claim gives t a slot of its own, when a request really uses it: a token minted from its
 // fixtures, an admin call that passed the admin checks.
 func (s *Server) claim(t *Tenant) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.tenants[t.name] == t:
-		return nil
-	case s.pending[t.name] == nil || s.pending[t.name].t != t:
+	for {
+		if s.tenants[t.name] == t {
+			s.mu.Unlock()
+			return nil
+		}
+		c, ok := s.claiming[t.name]
+		if !ok {
+			break
+		}
+		s.mu.Unlock() // another request claims it: its outcome is this one's
+		<-c.done
+		if c.t != t || c.err != nil {
+			return cmp.Or(c.err, api.NotFound(fmt.Sprintf("Tenant %q has been dropped.", t.name)))
+		}
+		s.mu.Lock()
+	}
+	if p := s.pending[t.name]; p == nil || p.t != t {
+		s.mu.Unlock()
 		return api.NotFound(fmt.Sprintf("Tenant %q has been dropped.", t.name))
 	}
 	if err := s.full(); err != nil {
+		s.mu.Unlock()
 		return err
 	}
-	if err := t.keep(); err != nil {
+	if err := s.foldsOnto(t.name); err != nil {
+		s.mu.Unlock()
 		return err
 	}
-	s.tenants[t.name] = t
+	c := &claiming{t: t, done: make(chan struct{})}
+	s.claiming[t.name] = c
+	s.mu.Unlock()
+
+	c.err = t.keep(false)
+
+	s.mu.Lock()
+	delete(s.claiming, t.name)
+	if c.err == nil {
+		s.tenants[t.name] = t
+	}
+	s.mu.Unlock()
+	close(c.done)
+	return c.err
+}
+
+// foldsOnto refuses, with a state directory, a tenant name that differs only in case from one the
+// server holds: on a file system that ignores case (Docker Desktop's mounts on macOS and Windows)
+// the two would share a file. s.mu is held.
+func (s *Server) foldsOnto(name string) error {
+	if s.cfg.stateDir == "" {
+		return nil
+	}
+	held := slices.Concat(slices.Collect(maps.Keys(s.tenants)), slices.Collect(maps.Keys(s.claiming)))
+	if i := slices.IndexFunc(held, func(other string) bool { return other != name && strings.EqualFold(other, name) }); i >= 0 {
+		return api.Conflict(fmt.Sprintf("Tenant %q differs only in case from tenant %q, which this server keeps in its state "+
+			"directory: where case is ignored, as on macOS and Windows, the two would share one file. Use another name.", name, held[i]))
+	}
 	return nil
 }
 
@@ -307,6 +395,11 @@ func (s *Server) Close() {
 		if s.listener != nil {
 			s.listener.Close()
 		}
+		// Requests served through Handler by a server of the caller's: the last of them ends here,
+		// and only then is the state directory given up, with every answered write in it.
+		s.serving.Lock()
+		s.closed = true
+		s.serving.Unlock()
 		if s.releaseState != nil {
 			s.releaseState()
 		}
@@ -317,40 +410,20 @@ func (s *Server) Close() {
 // scenario on first use. It fails for a name that is not 1-64 of [A-Za-z0-9_-] and, past
 // WithMaxTenants, for a new one.
 func (s *Server) OpenTenant(name string) (*Tenant, error) {
-	if !ids.Valid(name) {
-		return nil, badTenantName(name)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t, ok := s.tenants[name]; ok {
-		return t, nil
-	}
-	if err := s.full(); err != nil {
-		return nil, err
-	}
-	t, err := s.pendingOrNew(name)
+	t, release, err := s.enter(name)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.keep(); err != nil {
+	defer release()
+	if err := s.claim(t); err != nil {
 		return nil, err
 	}
-	s.tenants[name] = t
 	return t, nil
 }
 
-// pendingOrNew is the tenant requests in flight use (theirs from now on too), or a new one; s.mu
-// is held.
-func (s *Server) pendingOrNew(name string) (*Tenant, error) {
-	if p, ok := s.pending[name]; ok {
-		return p.t, nil
-	}
-	return s.newTenant(name, nil)
-}
-
-// full refuses a new tenant past WithMaxTenants.
+// full refuses a new tenant past WithMaxTenants; tenants being claimed count.
 func (s *Server) full() error {
-	if s.cfg.maxTenants > 0 && len(s.tenants) >= s.cfg.maxTenants {
+	if s.cfg.maxTenants > 0 && len(s.tenants)+len(s.claiming) >= s.cfg.maxTenants {
 		return api.LimitError(fmt.Sprintf("This server holds at most %d tenants; DELETE /__admin/tenants/NAME frees one.", s.cfg.maxTenants))
 	}
 	return nil
@@ -382,18 +455,22 @@ func (s *Server) tenant(name string) (*Tenant, bool) {
 func (s *Server) DropTenant(name string) (bool, error) {
 	s.mu.Lock()
 	t, ok := s.tenants[name]
-	if ok && t.file != nil {
-		if err := t.file.forget(); err != nil {
-			s.mu.Unlock()
+	s.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	if t.file != nil { // outside s.mu: a large tenant's file takes a while to remove
+		if err := t.file.forget(t); err != nil {
 			return false, err
 		}
 	}
-	delete(s.tenants, name)
-	s.mu.Unlock()
-	if ok {
-		t.ClearScenario()
+	s.mu.Lock()
+	if s.tenants[name] == t {
+		delete(s.tenants, name)
 	}
-	return ok, nil
+	s.mu.Unlock()
+	t.ClearScenario()
+	return true, nil
 }
 
 // tenantSeed derives a tenant's seed, so that a seeded server's tenants differ but repeat.

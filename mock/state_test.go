@@ -1,19 +1,23 @@
 package mock_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iscmock/iscmock/mock"
+	"github.com/iscmock/iscmock/mock/internal/durable"
 )
 
 // TestStateDirGoesOn: a random tenant, changed through the API, and a server started on a copy of
@@ -290,8 +294,12 @@ func TestStateDirBadFiles(t *testing.T) {
 		{"other format", "root.json", strings.Replace(good, `"state/1"`, `"state/9"`, 1), `root.json:2: iscmock: must be "state/1"`},
 		{"another tenant's", "tenants/a.json", good, `a.json:3: tenant: is "", but the file is tenant "a"'s`},
 		{"bad clock", "root.json", regexpReplace(good, `"clockOffset": "[^"]*"`, `"clockOffset": "soon"`), "clockOffset: must be a duration"},
+		{"clock before 1970", "root.json", regexpReplace(good, `"clockOffset": "[^"]*"`, `"clockOffset": "-500000h"`),
+			"root.json:5: clockOffset: -500000h puts the clock at 1969-"},
+		{"clock past 2200", "root.json", regexpReplace(good, `"clockOffset": "[^"]*"`, `"clockOffset": "1600000h"`),
+			"outside the 1970-01-01 to 2200-01-01 it may show"},
 		{"bad key", "root.json", regexpReplace(good, `"signingKey": "[^"]*"`, `"signingKey": "AAAA"`), "signingKey: must be a PKCS #8 key"},
-		{"bad fixtures", "root.json", strings.Replace(good, `"name": "Ada Admin"`, `"name": ""`, 1), "fixtures.identities[0].name"},
+		{"bad fixtures", "root.json", strings.Replace(good, `"name":"Ada Admin"`, `"name":""`, 1), "fixtures.identities[0].name"},
 		{"unknown field", "root.json", strings.Replace(good, `"tenant":`, `"tenent":`, 1), "tenent: unknown field"},
 		{"bad tenant name", "tenants/no good.json", good, "not a tenant's file"},
 	} {
@@ -311,6 +319,7 @@ func TestStateDirBadFiles(t *testing.T) {
 		})
 	}
 	t.Run("in use", func(t *testing.T) {
+		mock.LowerStateDirWait(t, 0)
 		dir := t.TempDir()
 		newServer(t, mock.WithStateDir(dir))
 		_, err := mock.New(mock.WithStateDir(dir))
@@ -336,4 +345,273 @@ func TestStateDirBadFiles(t *testing.T) {
 
 func regexpReplace(s, expr, with string) string {
 	return regexp.MustCompile(expr).ReplaceAllLiteralString(s, with)
+}
+
+// faultyFS is the real file system, but for the failures a test turns on: every directory sync
+// fails, or temporary files cannot be made (so that nothing can be written).
+type faultyFS struct {
+	durable.FS
+	syncDirFails, createFails atomic.Bool
+	writes                    atomic.Int64 // files made
+}
+
+func (f *faultyFS) SyncDir(dir string) error {
+	if f.syncDirFails.Load() {
+		return errors.New("input/output error (a test's)")
+	}
+	return f.FS.SyncDir(dir)
+}
+
+func (f *faultyFS) CreateTemp(dir, pattern string) (durable.File, error) {
+	if f.createFails.Load() {
+		return nil, errors.New("no space left on device (a test's)")
+	}
+	f.writes.Add(1)
+	return f.FS.CreateTemp(dir, pattern)
+}
+
+// TestStateDirUnsettledWriteIsPutBack: when the directory's sync fails after a file was renamed
+// into place, the write is answered as not kept, and the file is put back first: a server started
+// on the directory afterwards has the state from before, for every kind of write.
+func TestStateDirUnsettledWriteIsPutBack(t *testing.T) {
+	cases := []struct {
+		name  string
+		write func(t *testing.T, srv *mock.Server) error
+	}{
+		{"create", func(t *testing.T, srv *mock.Server) error {
+			return statusError(do(t, srv, request{Method: http.MethodPost, Path: "/v3/personal-access-tokens", Token: token(t, srv, adminID), Body: `{"name":"lost"}`}))
+		}},
+		{"patch", func(t *testing.T, srv *mock.Server) error {
+			return statusError(do(t, srv, request{Method: http.MethodPatch, Path: "/v3/personal-access-tokens/" + adminPAT, Token: token(t, srv, adminID),
+				Body: `[{"op":"replace","path":"/name","value":"lost"}]`}))
+		}},
+		{"seed", func(t *testing.T, srv *mock.Server) error {
+			return srv.Seed(mock.Fixtures{Identities: []mock.Identity{{ID: "lost-one", Name: "Lost"}}})
+		}},
+		{"clock move", func(t *testing.T, srv *mock.Server) error { return srv.Clock().Advance(48 * time.Hour) }},
+		{"tenant made", func(t *testing.T, srv *mock.Server) error { _, err := srv.OpenTenant("lost-tenant"); return err }},
+		{"tenant dropped", func(t *testing.T, srv *mock.Server) error { _, err := srv.DropTenant("kept-tenant"); return err }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fsys := &faultyFS{FS: durable.OS}
+			srv := newServer(t, mock.WithStateDir(dir), mock.WithStateFS(fsys))
+			if _, err := srv.OpenTenant("kept-tenant"); err != nil {
+				t.Fatal(err)
+			}
+			before, clock, tenants := srv.Export(), srv.Clock().Now(), srv.Tenants()
+
+			fsys.syncDirFails.Store(true)
+			if err := tc.write(t, srv); err == nil || !strings.Contains(err.Error(), "could not be") {
+				t.Fatalf("an unsettled write: %v, want it refused", err)
+			}
+			if diff := cmp.Diff(before, srv.Export()); diff != "" || !cmp.Equal(tenants, srv.Tenants()) {
+				t.Errorf("the refused write changed the server (-before +after):\n%s\ntenants %v", diff, srv.Tenants())
+			}
+			fsys.syncDirFails.Store(false)
+			srv.Close()
+
+			again := newServer(t, mock.WithStateDir(dir))
+			if diff := cmp.Diff(before, again.Export()); diff != "" {
+				t.Errorf("after a restart, the refused write is there (-before +after):\n%s", diff)
+			}
+			if got := again.Tenants(); !cmp.Equal(tenants, got) {
+				t.Errorf("after a restart, tenants %v, want %v", got, tenants)
+			}
+			if d := again.Clock().Now().Sub(clock); d > time.Minute {
+				t.Errorf("after a restart, the refused clock move is there: %v on", d)
+			}
+		})
+	}
+}
+
+// statusError is an API answer other than a success as an error holding its cause.
+func statusError(res response) error {
+	if res.Status < 300 {
+		return nil
+	}
+	return fmt.Errorf("%d %s: %s", res.Status, res.Body, res.Header.Get("Iscmock-Cause"))
+}
+
+// TestStateDirUnsettledUntilAWriteIsKept: when the file cannot be put back either, the write's 500
+// says that it may come back after a restart, and so does every write's until one is kept; the
+// first kept write settles the file.
+func TestStateDirUnsettledUntilAWriteIsKept(t *testing.T) {
+	dir := t.TempDir()
+	fsys := &faultyFS{FS: durable.OS}
+	srv := newServer(t, mock.WithStateDir(dir), mock.WithStateFS(fsys))
+	bearer := token(t, srv, adminID)
+	create := func(name string) response {
+		return do(t, srv, request{Method: http.MethodPost, Path: "/v3/personal-access-tokens", Token: bearer, Body: fmt.Sprintf(`{"name":%q}`, name)})
+	}
+
+	fsys.syncDirFails.Store(true)
+	written := fsys.writes.Load()
+	res := create("unsettled")
+	// The write reached the file; its put-back failed with the same sync.
+	if fsys.writes.Load() != written+2 {
+		t.Fatalf("%d files written, want the write and its put-back", fsys.writes.Load()-written)
+	}
+	res.wantError(t, http.StatusInternalServerError, "500.0 Internal Fault", "An internal fault occurred.", "putting its file back failed too")
+	fsys.createFails.Store(true)
+	create("refused").wantError(t, http.StatusInternalServerError, "500.0 Internal Fault", "An internal fault occurred.",
+		"an earlier failed write may still be in its file: writes fail until one is kept")
+
+	fsys.syncDirFails.Store(false)
+	fsys.createFails.Store(false)
+	kept := createPAT(t, srv, adminID, "kept")
+	srv.Close()
+	again := newServer(t, mock.WithStateDir(dir))
+	var names []string
+	for _, p := range again.PATs() {
+		names = append(names, p.Name)
+	}
+	if !slices.Contains(names, "kept") || slices.Contains(names, "unsettled") || slices.Contains(names, "refused") {
+		t.Errorf("after a kept write and a restart: %v, want kept (%s) and neither refused write", names, kept)
+	}
+}
+
+// TestStateDirTenantNamesDoNotFold: with a state directory, a tenant name that differs only in
+// case from one the server holds is refused, so that no two tenants' files are one file where case
+// is ignored: the mapping from names to files, folded as such a file system folds it, stays
+// one-to-one. A name freed by a drop may be taken in another case.
+func TestStateDirTenantNamesDoNotFold(t *testing.T) {
+	dir := t.TempDir()
+	srv := newServer(t, mock.WithStateDir(dir))
+	for _, name := range []string{"job", "Job-2", "job-3"} {
+		if _, err := srv.OpenTenant(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"JOB", "jOb", "job-2"} {
+		if _, err := srv.OpenTenant(name); err == nil || !strings.Contains(err.Error(), "400.1.409 Reference conflict") ||
+			!strings.Contains(err.Error(), "differs only in case") {
+			t.Errorf("OpenTenant(%q): %v, want a 400 naming the clash", name, err)
+		}
+	}
+	// Over HTTP too: the tenant's first real use is refused, in ISC's shape.
+	res := do(t, srv, request{Method: http.MethodPost, Path: "/tenants/JOB/oauth/token", ContentType: "application/x-www-form-urlencoded",
+		Body: grantForm(mock.PAT{ID: adminPAT, Secret: secret})})
+	res.wantStatus(t, http.StatusBadRequest)
+	if !strings.Contains(string(res.Body), "differs only in case") {
+		t.Errorf("the refusal's body %s does not say why", res.Body)
+	}
+	if _, err := srv.DropTenant("job"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.OpenTenant("JOB"); err != nil {
+		t.Fatalf("a name freed by a drop, in another case: %v", err)
+	}
+	folded := map[string]string{}
+	for _, name := range append(srv.Tenants(), "") {
+		f := strings.ToLower(srv.StatePath(name)) // as a case-ignoring file system sees it
+		if other, ok := folded[f]; ok {
+			t.Errorf("tenants %q and %q share the file %s where case is ignored", other, name, f)
+		}
+		folded[f] = name
+	}
+	srv.Close()
+	if got := newServer(t, mock.WithStateDir(dir)).Tenants(); !cmp.Equal(got, []string{"JOB", "Job-2", "job-3"}) {
+		t.Errorf("after a restart: %v", got)
+	}
+	// Without a state directory there are no files to share, and nothing is refused.
+	free := newServer(t)
+	for _, name := range []string{"job", "JOB"} {
+		if _, err := free.OpenTenant(name); err != nil {
+			t.Errorf("OpenTenant(%q) without a state directory: %v", name, err)
+		}
+	}
+}
+
+// TestStateDirStartWritesNothing: a server started on a state directory reads every tenant's file
+// and writes none; the root's is written only if it has none yet.
+func TestStateDirStartWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	fsys := &faultyFS{FS: durable.OS}
+	first := newServer(t, mock.WithStateDir(dir), mock.WithStateFS(fsys))
+	if fsys.writes.Load() != 1 {
+		t.Errorf("a new state directory: %d files written, want root.json", fsys.writes.Load())
+	}
+	for i := range 5 {
+		if _, err := first.OpenTenant(fmt.Sprint("t", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.Close()
+	fsys.writes.Store(0)
+	again := newServer(t, mock.WithStateDir(dir), mock.WithStateFS(fsys))
+	if n := fsys.writes.Load(); n != 0 || len(again.Tenants()) != 5 {
+		t.Errorf("a start on 6 kept tenants wrote %d files and has %d tenants; want none written, 5 tenants", n, len(again.Tenants()))
+	}
+}
+
+// TestStateDirWaitsForTheServerBefore: a server started on a directory another one holds waits
+// for it, up to a bound; it starts as soon as the other closes, with everything the other kept.
+func TestStateDirWaitsForTheServerBefore(t *testing.T) {
+	mock.LowerStateDirWait(t, 200*time.Millisecond)
+	dir := t.TempDir()
+	first := newServer(t, mock.WithStateDir(dir))
+	if _, err := mock.New(mock.WithStateDir(dir)); err == nil || !strings.Contains(err.Error(), "in use by another iscmock server (waited 200ms") {
+		t.Fatalf("a second server on a held directory: %v", err)
+	}
+	mock.LowerStateDirWait(t, time.Minute)
+	id := createPAT(t, first, adminID, "written last")
+	second := make(chan *mock.Server)
+	go func() {
+		srv, err := mock.New(mock.WithStateDir(dir))
+		if err != nil {
+			t.Error(err)
+		}
+		second <- srv
+	}()
+	first.Close() // whenever the second is waiting: it starts after
+	srv := <-second
+	if srv == nil {
+		t.FailNow()
+	}
+	defer srv.Close()
+	if _, ok := srv.PAT(id); !ok {
+		t.Error("the token the first server wrote last is missing")
+	}
+}
+
+// blockingFS holds every removal of a file until release is closed.
+type blockingFS struct {
+	durable.FS
+	removing chan struct{} // a removal has begun
+	release  chan struct{}
+}
+
+func (b *blockingFS) Remove(path string) error {
+	if strings.HasSuffix(path, ".json") && !strings.Contains(filepath.Base(path), durable.TempPrefix) {
+		b.removing <- struct{}{}
+		<-b.release
+	}
+	return b.FS.Remove(path)
+}
+
+// TestStateDirDropHoldsUpNoOtherTenant: a tenant's file is removed outside the server's lock, so
+// that while a large tenant's drop waits on the disk, other tenants are made and served.
+func TestStateDirDropHoldsUpNoOtherTenant(t *testing.T) {
+	fsys := &blockingFS{FS: durable.OS, removing: make(chan struct{}), release: make(chan struct{})}
+	srv := newServer(t, mock.WithStateDir(t.TempDir()), mock.WithStateFS(fsys))
+	if _, err := srv.OpenTenant("large"); err != nil {
+		t.Fatal(err)
+	}
+	dropped := make(chan error)
+	go func() { _, err := srv.DropTenant("large"); dropped <- err }()
+	<-fsys.removing
+	other, err := srv.OpenTenant("other") // during the drop's removal
+	if err != nil {
+		t.Fatal(err)
+	}
+	list(t, srv, "/tenants/other/v3/personal-access-tokens?owner-id=me", token(t, other, adminID))
+	close(fsys.release)
+	if err := <-dropped; err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Tenants(); !cmp.Equal(got, []string{"other"}) {
+		t.Errorf("tenants %v, want other alone", got)
+	}
 }

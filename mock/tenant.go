@@ -192,9 +192,10 @@ func (t *Tenant) PAT(id string) (PAT, bool) {
 
 // PATs returns every token, oldest first.
 func (t *Tenant) PATs() []PAT {
-	var out []PAT
-	for _, p := range t.db.List(store.Query{Secrets: true}) {
-		out = append(out, fromStorePAT(p))
+	pats := t.db.List(store.Query{Secrets: true})
+	out := make([]PAT, len(pats))
+	for i, p := range pats {
+		out[i] = fromStorePAT(p)
 	}
 	return out
 }

@@ -96,6 +96,11 @@ func (c *serveCmd) serve(ctx context.Context, out output, log *slog.Logger) erro
 	hs := httpServer(srv.Handler())
 	var unused unusedConns
 	hs.ConnState = unused.track
+	// At a stop, requests in flight may finish; those a scenario holds (a delay, a timeout fault)
+	// are released. The mock closes once the last of them has ended, and only then gives up its
+	// state directory, so that a server started on it meanwhile waits for every answered write.
+	hs.RegisterOnShutdown(srv.Close)
+	defer srv.Close() // returns when that close has (a sync.Once)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()
 	select {
@@ -103,8 +108,6 @@ func (c *serveCmd) serve(ctx context.Context, out output, log *slog.Logger) erro
 		return err
 	case <-ctx.Done():
 	}
-	// Requests in flight may finish; those a scenario holds (a delay, a timeout fault) are released.
-	srv.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	go unused.closeWhileShuttingDown(sctx)
@@ -222,7 +225,8 @@ func banner(base string, srv *mock.Server) string {
 	fmt.Fprintf(&b, "iscmock %s serving %s\n", currentVersion(), base)
 	fmt.Fprintf(&b, "token endpoint: %s/oauth/token (isolated tenants: %s/tenants/NAME)\n", base, base)
 	fmt.Fprintf(&b, "personal access tokens (client_id client_secret):\n")
-	for _, p := range srv.PATs() {
+	pats := srv.PATs()
+	for _, p := range pats[:min(len(pats), bannerTokens)] {
 		owner, _ := srv.Identity(p.Owner)
 		levels := strings.Join(owner.UserLevels, ",")
 		if levels == "" {
@@ -230,9 +234,16 @@ func banner(base string, srv *mock.Server) string {
 		}
 		fmt.Fprintf(&b, "  %s %s  # %q of %s (%s)\n", p.ID, p.Secret, p.Name, owner.Name, levels)
 	}
+	if more := len(pats) - bannerTokens; more > 0 {
+		fmt.Fprintf(&b, "  ... and %d more (GET %s/__admin/pats lists them)\n", more, base)
+	}
 	b.WriteString("\n")
 	return b.String()
 }
+
+// bannerTokens bounds the tokens the banner shows: a tenant kept in a state directory may hold a
+// hundred thousand, which would take a while to print and longer to read.
+const bannerTokens = 20
 
 // bannerToken is a token as the JSON banner shows it: what tells a person which one to use, never
 // its secret, since container logs travel further than a terminal.
@@ -247,10 +258,12 @@ type bannerToken struct {
 // jsonBanner is the banner as one log line, so that every line a container prints is JSON.
 func jsonBanner(w io.Writer, base string, srv *mock.Server) {
 	tokens := []bannerToken{}
-	for _, p := range srv.PATs() {
+	pats := srv.PATs()
+	for _, p := range pats[:min(len(pats), bannerTokens)] {
 		owner, _ := srv.Identity(p.Owner)
 		tokens = append(tokens, bannerToken{p.ID, p.Name, p.Owner, owner.Name, append([]string{}, owner.UserLevels...)})
 	}
 	slog.New(slog.NewJSONHandler(w, nil)).Info("serving", "version", currentVersion(), "url", base,
-		"tokenEndpoint", base+"/oauth/token", "tenants", base+"/tenants/NAME", "personalAccessTokens", tokens)
+		"tokenEndpoint", base+"/oauth/token", "tenants", base+"/tenants/NAME", "personalAccessTokens", tokens,
+		"morePersonalAccessTokens", max(0, len(pats)-bannerTokens))
 }

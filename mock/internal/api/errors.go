@@ -141,3 +141,6 @@ func NotFound(text string) error {
 
 // LimitError is a 400 for a limit the request would pass.
 func LimitError(text string) error { return badRequest(codeLimit, "%s", text) }
+
+// Conflict is a 400 for a name that clashes with another.
+func Conflict(text string) error { return badRequest(codeConflict, "%s", text) }

@@ -2,5 +2,6 @@
 
 package durable
 
-// Lock is a no-op where flock is missing: one server per directory is then the caller's to ensure.
-func Lock(string) (func(), error) { return func() {}, nil }
+// tryLock takes nothing where flock is missing: one server per directory is then the caller's to
+// ensure.
+func tryLock(string) (func(), error) { return func() {}, nil }

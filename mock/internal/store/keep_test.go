@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,7 +34,7 @@ func TestKeepAllOrNothing(t *testing.T) {
 		kept = pats
 		mu.Unlock()
 		return nil
-	}, func() { undone.Add(1) })
+	}, func() int64 { return 0 }, func(int64) { undone.Add(1) }, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,29 +84,72 @@ func TestKeepAllOrNothing(t *testing.T) {
 	}
 }
 
-// TestChangeKeptWithTheStore: a change of Change's is kept like a store's, and put back with it.
+// TestChangeKeptWithTheStore: what the caller keeps along with the store (a clock) is read with
+// each state, under the same lock, and a failed keep puts back the value of the state kept last.
 func TestChangeKeptWithTheStore(t *testing.T) {
 	db := New()
-	clock, keptClock := 0, -1
+	var clock atomic.Int64
+	keptClock := int64(-1)
 	fail := false
-	if err := db.Keep(func(Frozen) error {
+	if err := db.Keep(func(f Frozen) error {
 		if fail {
 			return errors.New("read-only")
 		}
-		keptClock = clock
+		keptClock = f.Aside
 		return nil
-	}, func() { clock = keptClock }); err != nil {
+	}, clock.Load, clock.Store, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Change(func() error { clock = 5; return nil }); err != nil || keptClock != 5 {
+	if keptClock != 0 {
+		t.Fatalf("the state at Keep kept with clock %d, want 0", keptClock)
+	}
+	if err := db.Change(func() error { clock.Store(5); return nil }); err != nil || keptClock != 5 {
 		t.Fatalf("Change: %v; kept clock %d, want 5", err, keptClock)
 	}
 	fail = true
-	if err := db.Change(func() error { clock = 9; return nil }); err == nil || clock != 5 {
-		t.Fatalf("a failed keep: %v; clock %d, want it back at 5", err, clock)
+	if err := db.Change(func() error { clock.Store(9); return nil }); err == nil || clock.Load() != 5 {
+		t.Fatalf("a failed keep: %v; clock %d, want it back at 5", err, clock.Load())
 	}
 	refused := errors.New("out of range")
 	if err := db.Change(func() error { return refused }); err != refused {
 		t.Fatalf("Change returned %v, want fn's error", err)
+	}
+}
+
+// TestKeepWhatIsKept: a store loaded from what its keeper wrote is not written again at Keep.
+func TestKeepWhatIsKept(t *testing.T) {
+	db := New()
+	keeps := 0
+	keep := func(Frozen) error { keeps++; return nil }
+	if err := db.Keep(keep, func() int64 { return 0 }, func(int64) {}, true); err != nil || keeps != 0 {
+		t.Fatalf("Keep of a kept state: %v, %d keeps, want none", err, keeps)
+	}
+	if err := db.Seed([]Identity{{ID: "o"}}, nil); err != nil || keeps != 1 {
+		t.Fatalf("a change: %v, %d keeps, want 1", err, keeps)
+	}
+}
+
+// TestFrozenEach: Each gives what Dump gives (tokens owner by owner), and stops at the first error.
+func TestFrozenEach(t *testing.T) {
+	db := New()
+	if err := db.Seed([]Identity{{ID: "b"}, {ID: "a"}}, []PAT{{ID: "t2", Name: "2", OwnerID: "a"}, {ID: "t1", Name: "1", OwnerID: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	f := db.Freeze(func() int64 { return 0 })
+	ids, pats := f.Dump()
+	var gotIDs []Identity
+	var gotPATs []PAT
+	err := f.Each(func(i Identity) error { gotIDs = append(gotIDs, i); return nil }, func(p PAT) error { gotPATs = append(gotPATs, p); return nil })
+	byID := func(a, b PAT) int { return strings.Compare(a.ID, b.ID) }
+	slices.SortFunc(pats, byID)
+	slices.SortFunc(gotPATs, byID)
+	if err != nil || !slices.EqualFunc(ids, gotIDs, func(a, b Identity) bool { return a.ID == b.ID }) ||
+		!slices.EqualFunc(pats, gotPATs, func(a, b PAT) bool { return a.ID == b.ID && a.Secret == b.Secret }) {
+		t.Fatalf("Each gave %v and %v, %v; Dump %v and %v", gotIDs, gotPATs, err, ids, pats)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := f.Each(func(Identity) error { return nil }, func(PAT) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Fatalf("Each went on after an error: %v, %d calls", err, calls)
 	}
 }

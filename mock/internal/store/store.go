@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -509,21 +510,83 @@ func (d *DB) Seed(ids []Identity, pats []PAT) error {
 			id.Rights = slices.Clone(id.Rights)
 			must(txn.Insert(tIdentity, &id))
 		}
+		// An owner's tokens are seeded together, its list made once: a state file may hold a
+		// hundred thousand tokens of one owner, whose list a token at a time would copy as often.
+		// The rules hold of the state the seed leaves, not of the order it lists tokens in: the
+		// tokens that change owner leave their old owners' lists first.
+		var owners []string
+		byOwner := map[string][]PAT{}
+		seen := make(map[string]bool, len(pats))
 		for _, p := range pats {
+			if seen[p.ID] { // fixture documents are checked for this: the order of their tokens does not matter
+				return fmt.Errorf("token %s: listed twice", p.ID)
+			}
+			seen[p.ID] = true
 			o, _ := txn.First(tIdentity, ixID, key(p.OwnerID))
 			if o == nil {
 				return fmt.Errorf("token %s: %w", p.ID, ErrUnknownOwner)
 			}
 			p.OwnerID = o.(*Identity).ID // one copy of the owner's id, however many tokens it has
-			owner := first[owned](txn, tPAT, ownedKey(p.OwnerID))
-			if err := checkOwner(owner, p, 0); err != nil {
-				return fmt.Errorf("token %s: %w", p.ID, err)
+			if _, ok := byOwner[p.OwnerID]; !ok {
+				owners = append(owners, p.OwnerID)
 			}
-			r := toRecord(p)
-			put(txn, owner, first[record](txn, tPAT, packedKey(r.id, r.hexID)), r)
+			byOwner[p.OwnerID] = append(byOwner[p.OwnerID], p)
+			if old := first[record](txn, tPAT, key(p.ID)); old != nil && old.owner != p.OwnerID {
+				unown(txn, old)
+			}
+		}
+		for _, owner := range owners {
+			if err := seedOwner(txn, owner, byOwner[owner]); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// seedOwner adds tokens to an owner's, replacing those of the same ids, as Seed does.
+func seedOwner(txn *memdb.Txn, owner string, pats []PAT) error {
+	list := first[owned](txn, tPAT, ownedKey(owner))
+	var records []*record
+	listKey := ownedKey(owner)
+	if list != nil {
+		records, listKey = slices.Clone(list.records), list.key
+	}
+	replaced := map[*record]bool{}
+	news := make([]*record, len(pats))
+	for i, p := range pats {
+		news[i] = toRecord(p)
+		if old := first[record](txn, tPAT, key(p.ID)); old != nil {
+			replaced[old] = true // the owner's: others left their lists above
+		}
+	}
+	records = append(slices.DeleteFunc(records, func(r *record) bool { return replaced[r] }), news...)
+	names := make(map[string]bool, len(records))
+	for _, r := range records {
+		k := foldKey(r.name)
+		if names[k] {
+			return fmt.Errorf("token %s: %w", r.ID(), ErrNameTaken)
+		}
+		names[k] = true
+	}
+	for _, r := range news {
+		must(txn.Insert(tPAT, r))
+	}
+	slices.SortFunc(records, compareRecords)
+	must(txn.Insert(tPAT, newOwned(listKey, owner, records)))
+	return nil
+}
+
+// foldKey is the same for two names that strings.EqualFold holds equal: each rune replaced by the
+// least of those that fold to it.
+func foldKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
 }
 
 // Create stores a new token, enforcing unique names per owner and, when limit > 0, at most limit
@@ -674,14 +737,14 @@ type Query struct {
 // List returns the tokens the query selects, oldest first.
 func (d *DB) List(q Query) []PAT {
 	var out []PAT
-	d.Each(q, func(p PAT) { out = append(out, p) })
+	each(d.read(), q, func(n int) { out = make([]PAT, 0, n) }, func(p PAT) { out = append(out, p) })
 	return out
 }
 
 // Each calls fn with each token the query selects, oldest first. It walks only the index ranges
 // the query names: for the whole tenant, each owner's in turn, so the cost follows the owners and
 // the answer, never the number of tokens. The tokens' ids share one allocation, however many.
-func (d *DB) Each(q Query, fn func(PAT)) { each(d.read(), q, fn) }
+func (d *DB) Each(q Query, fn func(PAT)) { each(d.read(), q, nil, fn) }
 
 // Dump returns every identity, ordered by id, and every token, secrets included, oldest first,
 // from one state: what a writer changes meanwhile is in both or in neither.
@@ -695,11 +758,13 @@ func dump(txn *memdb.Txn) ([]Identity, []PAT) {
 		ids = append(ids, *o.(*Identity))
 	}
 	pats := []PAT{}
-	each(txn, Query{Secrets: true}, func(p PAT) { pats = append(pats, p) })
+	each(txn, Query{Secrets: true}, func(n int) { pats = make([]PAT, 0, n) }, func(p PAT) { pats = append(pats, p) })
 	return ids, pats
 }
 
-func each(txn *memdb.Txn, q Query, fn func(PAT)) {
+// each calls fn for each token the query selects, oldest first; count, if given, first learns how
+// many there are.
+func each(txn *memdb.Txn, q Query, count func(n int), fn func(PAT)) {
 	set := filter.All()
 	if q.LastUsed != nil {
 		set = *q.LastUsed
@@ -734,6 +799,9 @@ func each(txn *memdb.Txn, q Query, fn func(PAT)) {
 		_, _ = all.Write(r.appendID(buf[:0]))
 	}
 	ids, at := all.String(), 0
+	if count != nil {
+		count(len(recs))
+	}
 	for _, r := range recs {
 		fn(r.pat(ids[at:at+r.idLen()], q.Secrets))
 		at += r.idLen()

@@ -3,9 +3,11 @@ package store
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -306,4 +308,97 @@ func TestRemoveIdentity(t *testing.T) {
 	if err := db.SetDisabled("a", false); !errors.Is(err, ErrNotFound) {
 		t.Errorf("enabling a removed identity: %v, want ErrNotFound", err)
 	}
+}
+
+// FuzzSeed holds Seed to a model: the tokens of the store, each replaced by the seed's token of its
+// id (which may name another owner), must leave every owner's names unique ignoring case; then
+// the store lists exactly those tokens, else the seed fails and changes nothing. Tokens of the
+// store are among the seed's, of the same owner or another.
+func FuzzSeed(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
+	f.Add([]byte("1A@0X020A001"))
+	f.Fuzz(func(t *testing.T, plan []byte) {
+		owners := []Identity{{ID: "o1"}, {ID: "o2"}, {ID: "o3"}}
+		names := []string{"alpha", "ALPHA", "beta", "Beta", "ſtar", "Star", "gamma"}
+		token := func(a, b byte) PAT {
+			return PAT{ID: fmt.Sprintf("%02x", a%16), Name: names[int(b)%len(names)], OwnerID: owners[int(a/16)%3].ID,
+				LastUsed: time.UnixMilli(int64(b) * 1000)}
+		}
+		db := New()
+		if err := db.Seed(owners, nil); err != nil {
+			t.Fatal(err)
+		}
+		model := map[string]PAT{}
+		// The first half is seeded one token at a time, the store's tokens before the seed.
+		half := len(plan) / 4 * 2
+		for i := 0; i+1 < half; i += 2 {
+			p := token(plan[i], plan[i+1])
+			next := maps.Clone(model)
+			next[p.ID] = p
+			if valid(next) != (db.Seed(nil, []PAT{p}) == nil) {
+				t.Fatalf("seeding %+v into %v: the model and the store disagree", p, model)
+			}
+			if valid(next) {
+				model = next
+			}
+		}
+		var seed []PAT
+		next := maps.Clone(model)
+		for i := half; i+1 < len(plan) && len(seed) < 40; i += 2 {
+			p := token(plan[i], plan[i+1])
+			if !slices.ContainsFunc(seed, func(q PAT) bool { return q.ID == p.ID }) { // a seed lists a token once
+				seed = append(seed, p)
+				next[p.ID] = p
+			}
+		}
+		err := db.Seed(nil, seed)
+		if valid(next) != (err == nil) {
+			t.Fatalf("seeding %v into %v: model valid %v, store %v", seed, model, valid(next), err)
+		}
+		if err == nil {
+			model = next
+		}
+		for _, o := range owners {
+			var want []string
+			for _, p := range model {
+				if p.OwnerID == o.ID {
+					want = append(want, p.ID)
+				}
+			}
+			slices.Sort(want)
+			var got []string
+			for _, p := range db.List(Query{Owner: o.ID}) {
+				got = append(got, p.ID)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("owner %s lists %v, want %v", o.ID, got, want)
+			}
+		}
+		// The whole tenant's list, and a filter on lastUsed, read the owners' lists' bounds.
+		early := filter.Set{Null: true, Ranges: []filter.Range{{Lo: math.MinInt64, Hi: 100_000}}}
+		for _, q := range []Query{{}, {LastUsed: &early}} {
+			n := 0
+			for _, p := range model {
+				if q.LastUsed == nil || q.LastUsed.Contains(p.LastUsed) {
+					n++
+				}
+			}
+			if got := db.List(q); len(got) != n {
+				t.Fatalf("%+v lists %d tokens, want %d", q, len(got), n)
+			}
+		}
+	})
+}
+
+// valid tells tokens whose names are unique per owner, ignoring case.
+func valid(tokens map[string]PAT) bool {
+	for _, a := range tokens {
+		for _, b := range tokens {
+			if a.ID != b.ID && a.OwnerID == b.OwnerID && strings.EqualFold(a.Name, b.Name) {
+				return false
+			}
+		}
+	}
+	return true
 }
