@@ -283,9 +283,8 @@ func refuseAliases(n *yaml.Node, path string) error {
 		var errs []error
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if k.Kind == yaml.AliasNode { // a merge key's value, or an aliased key
+			if k.Kind != yaml.ScalarNode { // an aliased key, a merge key's value, or a key that holds one
 				errs = append(errs, refuseAliases(k, path))
-				continue
 			}
 			errs = append(errs, refuseAliases(n.Content[i+1], path+"."+k.Value))
 		}
