@@ -205,6 +205,31 @@ func TestBinaryValidate(t *testing.T) {
 	}
 }
 
+// TestBinarySoftRights: serve --rights soft lets through what the rights would refuse, marked, and
+// reports what the end user lacked.
+func TestBinarySoftRights(t *testing.T) {
+	base, _, _ := startBinary(t, "--rights", "soft")
+	softRights(t, base)
+}
+
+// softRights checks a server with soft rights: the default tenant's end user lists every token.
+func softRights(t *testing.T, base string) {
+	t.Helper()
+	bob := accessToken(t, tokenRequest(base, "348aa283bdc67879ef654fb8906f6f35", "f9c1fa39cb546fe1d7417123a7e9139ff21ef5ebaa12ba9b08f7fd4e4b249398"))
+	res := send(base, bob, http.MethodGet, "/v3/personal-access-tokens", "")
+	wantStatus(t, res, http.StatusOK)
+	if cause := res.Header.Get("Iscmock-Cause"); !strings.HasPrefix(cause, "soft: would be 403: listPersonalAccessTokens without owner-id") {
+		t.Errorf("Iscmock-Cause %q", cause)
+	}
+	var waived []struct{ Cause string }
+	if err := json.Unmarshal([]byte(adminGet(t, base, "", "/__admin/requests?waived=true")), &waived); err != nil || len(waived) != 1 {
+		t.Errorf("waived requests %+v (%v), want the list", waived, err)
+	}
+	if report := adminGet(t, base, "", "/__admin/rights"); !strings.Contains(report, `"what":"idn:all-personal-access-tokens:read","count":1`) {
+		t.Errorf("rights report %s", report)
+	}
+}
+
 func TestBinaryScenario(t *testing.T) {
 	cmd := func(args ...string) {
 		base, _, _ := startBinary(t, args...)

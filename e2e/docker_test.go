@@ -427,6 +427,8 @@ func TestContainerEnv(t *testing.T) {
 				wantStatus(t, send(base, "s3cret", http.MethodGet, "/__admin/requests", ""), http.StatusOK)
 				checkLogs(t, c.logs(), "s3cret")
 			}},
+		{name: "ISCMOCK_RIGHTS", options: []string{"-e", "ISCMOCK_RIGHTS=soft"},
+			check: func(t *testing.T, c *container, base string) { softRights(t, base) }},
 		{name: "ISCMOCK_NO_ADMIN", options: []string{"-e", "ISCMOCK_NO_ADMIN=true"},
 			check: func(t *testing.T, c *container, base string) {
 				wantStatus(t, send(base, "", http.MethodGet, "/__admin/requests", ""), http.StatusNotFound)

@@ -3,8 +3,12 @@ package mock
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/gorilla/mux"
 
 	"github.com/iscmock/iscmock/mock/internal/api"
 	"github.com/iscmock/iscmock/mock/internal/store"
@@ -26,27 +30,88 @@ type requestJSON struct {
 	DurationMS float64 `json:"durationMs"`
 }
 
-// adminRequests lists the journal, oldest first, with ?operation= (repeatable) and ?after=SEQ for
-// the requests after one already seen. Iscmock-Journal-Last is the last request's seq;
+// adminRequests lists the journal, oldest first, filtered: ?after=SEQ for the requests after one
+// already seen, ?status= a status (403) or a class (4xx), ?identity=, ?client=, ?rule=,
+// ?operation= (repeatable), ?waived=true; ?bodies=true adds each request's headers and bodies,
+// which GET /__admin/requests/SEQ gives for one. Iscmock-Journal-Last is the last request's seq;
 // Iscmock-Journal-Gone the seq up to which requests were dropped from the ring or cleared.
 func adminRequests(t *Tenant, r *http.Request) (int, any, error) {
 	q := r.URL.Query()
-	var after uint64
+	f := RequestFilter{Identity: q.Get("identity"), Client: q.Get("client"), Rule: q.Get("rule"), Operations: q["operation"]}
 	if s := q.Get("after"); s != "" {
 		var err error
-		if after, err = strconv.ParseUint(s, 10, 64); err != nil {
+		if f.After, err = strconv.ParseUint(s, 10, 64); err != nil {
 			return 0, nil, adminFail(http.StatusBadRequest, "after: %q is not a request's seq (a whole number)", s)
 		}
 	}
+	if s := q.Get("status"); s != "" {
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(s), "xx"))
+		switch {
+		case err == nil && len(s) == 3 && n >= 100 && n < 600:
+			f.Status = n
+		case err == nil && len(s) == 3 && n >= 1 && n <= 5:
+			f.StatusClass = n
+		default:
+			return 0, nil, adminFail(http.StatusBadRequest, "status: %q is not a status (403) or a class of them (4xx)", s)
+		}
+	}
+	waived, err := boolParam(q, "waived")
+	if err != nil {
+		return 0, nil, err
+	}
+	bodies, err := boolParam(q, "bodies")
+	if err != nil {
+		return 0, nil, err
+	}
+	f.Waived = waived
 	last, gone := t.journal.Seqs() // before reading, so a poller never skips what comes meanwhile
 	out := []requestJSON{}
-	for _, rr := range t.requests(after, q["operation"]) {
+	for _, rr := range t.RequestsWhere(f) {
+		if !bodies {
+			rr.Request, rr.Response = RecordedMessage{}, RecordedMessage{}
+		}
 		out = append(out, requestJSON{rr, api.Milliseconds(rr.Duration)})
 	}
 	h := http.Header{}
 	h.Set("Iscmock-Journal-Last", strconv.FormatUint(max(last, lastSeq(out)), 10))
 	h.Set("Iscmock-Journal-Gone", strconv.FormatUint(gone, 10))
 	return http.StatusOK, withHeaders{h, out}, nil
+}
+
+// boolParam reads a query parameter that is true or false, false when absent.
+func boolParam(q url.Values, name string) (bool, error) {
+	s := q.Get(name)
+	if s == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, adminFail(http.StatusBadRequest, "%s: %q is not true or false", name, s)
+	}
+	return v, nil
+}
+
+// adminRequest is one request of the journal, with its headers and bodies.
+func adminRequest(t *Tenant, r *http.Request) (int, any, error) {
+	seq, err := strconv.ParseUint(mux.Vars(r)["seq"], 10, 64)
+	if err != nil || seq == 0 {
+		return 0, nil, adminFail(http.StatusBadRequest, "%q is not a request's seq (a whole number)", mux.Vars(r)["seq"])
+	}
+	found := t.RequestsWhere(RequestFilter{After: seq - 1})
+	if len(found) == 0 || found[0].Seq != seq {
+		return 0, nil, adminFail(http.StatusNotFound, "no request %d in the journal: it holds the last %d (see Iscmock-Journal-Gone)", seq, t.server.cfg.journalSize)
+	}
+	return http.StatusOK, requestJSON{found[0], api.Milliseconds(found[0].Duration)}, nil
+}
+
+// adminRights reports what each identity called and lacked (Rights); Iscmock-Rights says whether
+// the rights are enforced or soft.
+func adminRights(t *Tenant, _ *http.Request) (int, any, error) {
+	mode := "enforce"
+	if t.server.cfg.softRights {
+		mode = "soft"
+	}
+	return http.StatusOK, withHeaders{http.Header{"Iscmock-Rights": {mode}}, t.Rights()}, nil
 }
 
 func lastSeq(rs []requestJSON) uint64 {

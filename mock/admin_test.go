@@ -203,7 +203,10 @@ func TestAdminRequests(t *testing.T) {
 	want := []mock.RecordedRequest{
 		{Seq: 1, Method: "POST", Path: "/oauth/token", Operation: "token", Status: 200, IdentityID: userID, ClientID: userPAT},
 		{Seq: 2, Method: "GET", Path: "/v3/personal-access-tokens", Query: "owner-id=me", Operation: "listPersonalAccessTokens", Status: 200, IdentityID: userID, ClientID: userPAT},
-		{Seq: 3, Method: "DELETE", Path: "/v2025/personal-access-tokens/" + stalePAT, Operation: "deletePersonalAccessToken", Status: 500, Rule: "fail-first-delete"},
+		// Answered by a rule, which the caller's token does not change: the caller is named all the same.
+		{Seq: 3, Method: "DELETE", Path: "/v2025/personal-access-tokens/" + stalePAT, Operation: "deletePersonalAccessToken", Status: 500,
+			IdentityID: userID, ClientID: userPAT, Rule: "fail-first-delete",
+			Cause: `scenario rule "fail-first-delete" acted on its matching call 1: status 500`},
 	}
 	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool {
 		return p.Last().String() == ".Time" || p.Last().String() == ".RequestID"

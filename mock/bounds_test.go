@@ -89,7 +89,7 @@ func TestListBounds(t *testing.T) {
 // TestVerifiedTokenCacheBound: the cache of verified bearer tokens is bounded by bytes, whatever
 // the tokens hold, and Reset empties it.
 func TestVerifiedTokenCacheBound(t *testing.T) {
-	srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start))
+	srv, err := mock.New(mock.WithFixtureData(testFixtures()), mock.WithClock(start), mock.WithJournalSize(1)) // the cache alone
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,19 +117,26 @@ func TestVerifiedTokenCacheBound(t *testing.T) {
 	}
 }
 
-// TestJournalEntryBound: a journal entry keeps at most 256 bytes of a path, marked when cut, so
-// long paths cannot grow a tenant's journal past its documented worst case.
+// TestJournalEntryBound: a journal entry keeps at most 256 bytes of a path and 1 KiB of its cause,
+// marked when cut, and a tenant's journal at most journal.Budget (2 MiB) of headers and bodies, so
+// long paths and large bodies cannot grow it past its documented worst case.
 func TestJournalEntryBound(t *testing.T) {
 	srv := newServer(t, mock.WithJournalSize(1000), mock.WithMaxTenants(0))
 	long := "/v3/" + strings.Repeat("p", 60<<10)
+	tok := token(t, srv, adminID)
+	body := `{"name":"` + strings.Repeat("n", 900<<10) + `"}`
 	grown := heapGrowth(func() {
-		for range 1000 {
-			serveDirect(srv, http.MethodGet, long, "", "", "")
+		for i := range 1000 {
+			if i%2 == 0 {
+				serveDirect(srv, http.MethodGet, long, "", "", "")
+			} else { // a body of 900 KB, read and refused: its first 16 KiB are kept
+				serveDirect(srv, http.MethodPost, "/v3/personal-access-tokens", tok, "application/json", body)
+			}
 		}
 	})
-	t.Logf("1000 requests with 60 KB paths left %d bytes", grown)
-	if grown > 1<<20 {
-		t.Errorf("1000 journaled requests with 60 KB paths grew the heap by %d bytes, want under 1 MiB", grown)
+	t.Logf("1000 requests with 60 KB paths or 900 KB bodies left %d bytes", grown)
+	if limit := int64(1000*4<<10 + 2<<20 + 1<<20); grown > limit {
+		t.Errorf("1000 journaled requests with 60 KB paths or 900 KB bodies grew the heap by %d bytes, want under %d", grown, limit)
 	}
 	got := srv.Requests()
 	if len(got) != 1000 || !strings.HasSuffix(got[0].Path, fmt.Sprintf("...(cut from %d bytes)", len(long))) || len(got[0].Path) > 300 {
@@ -200,7 +207,7 @@ func TestWorstCaseMemory(t *testing.T) {
 	for range 1000 { // fill the ring first: its array is the journal's, full or not
 		serveDirect(jsrv, "GET", "/v3/x", "", "", "")
 	}
-	measure("journal entry, path and query at their bounds", 1000, 2<<10, func() {
+	measure("journal entry, path, query and cause at their bounds", 1000, 4<<10, func() {
 		for range 1000 {
 			serveDirect(jsrv, strings.Repeat("M", 64), long, "", "", "")
 		}
@@ -267,7 +274,9 @@ func TestStateDirWriteHoldsNoCopy(t *testing.T) {
 	}
 	held := int64(peak()) - before
 	t.Logf("writing a file of %d bytes held %d bytes at most", info.Size(), held)
-	if held > info.Size()/2 {
+	// A copy of the state is at least the file's size; the margin below it is for the garbage a
+	// collector starved of CPU (other packages' tests run beside this one) leaves uncollected.
+	if held > info.Size()*3/4 {
 		t.Errorf("writing a file of %d bytes held %d bytes: a copy of the state", info.Size(), held)
 	}
 }

@@ -29,6 +29,7 @@ type config struct {
 	rateLimit   *scenario.RateLimit // every tenant's standing limit; nil for none
 	stateDir    string              // "" keeps nothing
 	stateFS     durable.FS          // where stateDir is: the real file system, unless a test fails it
+	softRights  bool                // the rights rules' refusals are waived, and reported
 }
 
 func defaults() config {
@@ -154,6 +155,14 @@ func WithMaxTenants(n int) Option {
 // WithAdminToken makes every admin route but health require "Authorization: Bearer token".
 func WithAdminToken(token string) Option {
 	return func(c *config) { c.adminToken = token }
+}
+
+// WithSoftRights lets through the calls the rights rules would refuse with 403, each answer marked
+// "Iscmock-Cause: soft: would be 403: ..." and journaled as waived; Rights (GET /__admin/rights)
+// reports what each identity called and the rights it lacked. Run an integration once this way to
+// learn which rights, or user level, its account needs. By default the rules are enforced.
+func WithSoftRights() Option {
+	return func(c *config) { c.softRights = true }
 }
 
 // WithoutAdmin turns the admin API off, health aside.

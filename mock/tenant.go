@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iscmock/iscmock/mock/internal/api"
+	"github.com/iscmock/iscmock/mock/internal/auth"
 	"github.com/iscmock/iscmock/mock/internal/ids"
 	"github.com/iscmock/iscmock/mock/internal/journal"
 	"github.com/iscmock/iscmock/mock/internal/scenario"
@@ -26,6 +27,7 @@ type Tenant struct {
 	db      *store.DB
 	faults  *scenario.Engine
 	journal *journal.Ring
+	usage   *api.Usage
 	ids     *ids.Source
 	api     *api.Service
 	// claim gives a named tenant its slot on first real use (nil for the root tenant).
@@ -40,7 +42,7 @@ func (s *Server) newTenant(name string, kept *tenantState) (*Tenant, error) {
 		return nil, err
 	}
 	t := &Tenant{name: name, server: s, clock: clock, db: s.proto.Clone(),
-		journal: journal.New(s.cfg.journalSize), ids: ids.New(s.tenantSeed(name))}
+		journal: journal.New(s.cfg.journalSize), usage: &api.Usage{}, ids: ids.New(s.tenantSeed(name))}
 	tenant := api.Tenant{Org: "iscmock", Pod: "mock01-useast1"}
 	if name != "" {
 		t.prefix, tenant.Org = "/tenants/"+name, name
@@ -62,7 +64,7 @@ func (s *Server) newTenant(name string, kept *tenantState) (*Tenant, error) {
 	t.api = api.New(api.Config{Claim: t.claim, Closing: s.closing, Held: s.held,
 		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,
 		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
-		Tenant: tenant, SigningKey: key,
+		Tenant: tenant, SigningKey: key, SoftRights: s.cfg.softRights, Usage: t.usage,
 	})
 	if kept != nil {
 		if err := t.restore(kept); err != nil {
@@ -103,7 +105,7 @@ func (t *Tenant) URL() string {
 
 // Reset puts the tenant back as its fixtures made it, the clock back to where it started (plus the
 // real time since), the scenario's counters and rate-limit windows to zero (the scenario stays) and
-// the journal empty. Tokens minted before stay valid until they expire (their signatures are
+// the journal and the rights report empty. Tokens minted before stay valid until they expire (their signatures are
 // checked anew). It fails, changing nothing, only when a state directory cannot keep it.
 func (t *Tenant) Reset() error {
 	if err := t.db.Reset(t.clock.reset); err != nil {
@@ -111,6 +113,7 @@ func (t *Tenant) Reset() error {
 	}
 	t.faults.Restart()
 	t.journal.Clear()
+	t.usage.Clear()
 	t.api.ForgetVerified()
 	return nil
 }
@@ -245,26 +248,75 @@ type RecordedRequest struct {
 	// Duration is how long the answer took, in real time (scripted delays included); the admin
 	// API shows it as durationMs.
 	Duration time.Duration `json:"-"`
+	// Cause is why the answer is not the API working normally (its Iscmock-Cause), at most 1 KiB;
+	// "" for one that is.
+	Cause string `json:"cause"`
+	// Waived marks a call the rights rules would have refused, let through by soft rights.
+	Waived bool `json:"waived"`
+	// Request and Response are what each side said: headers and body, each body at most 16 KiB
+	// and headers 8 KiB, cut on a character and marked. Credentials and secrets are masked.
+	Request  RecordedMessage `json:"request,omitzero"`
+	Response RecordedMessage `json:"response,omitzero"`
+	// Dropped tells an entry whose headers and bodies the journal dropped, its oldest first, to keep
+	// within 2 MiB of them per tenant.
+	Dropped bool `json:"dropped"`
+}
+
+// RecordedMessage is one side of a recorded request.
+type RecordedMessage struct {
+	Headers string `json:"headers"` // "Name: value" lines, sorted
+	Body    string `json:"body"`
+}
+
+// RequestFilter selects requests of the journal; each field that is set must hold, none set
+// selects every request.
+type RequestFilter struct {
+	After       uint64   // requests after this seq
+	Status      int      // an exact status, such as 403
+	StatusClass int      // a class of statuses: 4 for 4xx
+	Identity    string   // the caller's identity id
+	Client      string   // the caller's client id
+	Rule        string   // the scenario rule that acted ("rateLimit" for the limiter)
+	Operations  []string // any of these operations (a V1 name matches its plain one)
+	Waived      bool     // only calls soft rights let through
+}
+
+// holds reports whether the filter selects e, After aside (the journal reads only what is after it).
+func (f RequestFilter) holds(e *journal.Entry) bool {
+	switch {
+	case f.Status != 0 && e.Status != f.Status,
+		f.StatusClass != 0 && e.Status/100 != f.StatusClass,
+		f.Identity != "" && e.IdentityID != f.Identity,
+		f.Client != "" && e.ClientID != f.Client,
+		f.Rule != "" && e.Rule != f.Rule,
+		len(f.Operations) > 0 && !containsOperation(f.Operations, e.Operation),
+		f.Waived && !e.Waived:
+		return false
+	}
+	return true
 }
 
 // Requests returns the journal, oldest first: the last WithJournalSize API requests (admin calls
 // are not recorded). With operations, only requests for those.
 func (t *Tenant) Requests(operations ...string) []RecordedRequest {
-	return t.requests(0, operations)
+	return t.RequestsWhere(RequestFilter{Operations: operations})
 }
 
-// requests returns the journal's requests after seq, for operations if any are given.
-func (t *Tenant) requests(after uint64, operations []string) []RecordedRequest {
+// RequestsWhere returns the requests of the journal the filter selects, oldest first.
+func (t *Tenant) RequestsWhere(f RequestFilter) []RecordedRequest {
 	out := []RecordedRequest{}
-	for _, e := range t.journal.Entries(func(e journal.Entry) bool {
-		return e.Seq > after && (len(operations) == 0 || containsOperation(operations, e.Operation))
-	}) {
+	for _, e := range t.journal.Entries(f.After, f.holds) {
 		out = append(out, RecordedRequest{Seq: e.Seq, Time: e.Time, Method: e.Method, Path: e.Path, Query: e.Query,
 			Operation: e.Operation, Status: e.Status, IdentityID: e.IdentityID, ClientID: e.ClientID, Rule: e.Rule,
-			RequestID: e.RequestID, Duration: e.Duration})
+			RequestID: e.RequestID, Duration: e.Duration, Cause: e.Cause, Waived: e.Waived,
+			Request:  RecordedMessage{Headers: e.Request.Headers, Body: e.Request.Body},
+			Response: RecordedMessage{Headers: e.Response.Headers, Body: e.Response.Body}, Dropped: e.Dropped})
 	}
 	return out
 }
+
+// CountRequests counts the requests of the journal the filter selects.
+func (t *Tenant) CountRequests(f RequestFilter) int { return t.journal.Count(f.After, f.holds) }
 
 // ClearRequests empties the journal.
 func (t *Tenant) ClearRequests() { t.journal.Clear() }
@@ -277,4 +329,51 @@ func containsOperation(ops []string, op string) bool {
 		}
 	}
 	return false
+}
+
+// IdentityRights is what an identity called in the tenant, and what the rights rules found it
+// lacked: a right (and who has it), a scope of its token, or to own a token it patched.
+type IdentityRights struct {
+	IdentityID string           `json:"identityId"`
+	Name       string           `json:"name"`
+	UserLevels []string         `json:"userLevels"`
+	Operations []OperationCalls `json:"operations"`
+	Lacked     []LackedRight    `json:"lacked"` // most often lacked first
+}
+
+// OperationCalls counts an identity's calls of one operation: those the rights refused (403) and
+// those they would have, let through by soft rights.
+type OperationCalls struct {
+	Operation string `json:"operation"`
+	Calls     int    `json:"calls"`
+	Refused   int    `json:"refused"`
+	Waived    int    `json:"waived"`
+}
+
+// LackedRight is what the rights rules found an identity lacking, how often, and, for a right,
+// who has it.
+type LackedRight struct {
+	What      string `json:"what"`
+	Count     int    `json:"count"`
+	GrantedBy string `json:"grantedBy,omitempty"`
+}
+
+// Rights reports, for each identity that called the API since the tenant was made or reset, the
+// operations it called and what the rights rules found it lacking, by identity id. With
+// WithSoftRights, one run of an integration shows all it needs.
+func (t *Tenant) Rights() []IdentityRights {
+	out := []IdentityRights{}
+	for _, u := range t.usage.Report() {
+		who, _ := t.db.Identity(u.Identity)
+		r := IdentityRights{IdentityID: u.Identity, Name: who.Name, UserLevels: nonNil(who.UserLevels),
+			Operations: []OperationCalls{}, Lacked: []LackedRight{}}
+		for _, o := range u.Operations {
+			r.Operations = append(r.Operations, OperationCalls{o.Operation, o.Calls, o.Refused, o.Waived})
+		}
+		for _, l := range u.Lacked {
+			r.Lacked = append(r.Lacked, LackedRight{What: l.What, Count: l.Count, GrantedBy: auth.GrantedByName(l.What)})
+		}
+		out = append(out, r)
+	}
+	return out
 }

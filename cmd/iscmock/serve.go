@@ -29,6 +29,7 @@ type serveCmd struct {
 	LogFormat   string   `default:"text" enum:"text,json" env:"ISCMOCK_LOG_FORMAT" help:"Request log format: text or json."`
 	MaxTokens   int      `name:"max-tokens-per-owner" default:"10" env:"ISCMOCK_MAX_TOKENS_PER_OWNER" help:"Tokens an identity may create, managed ones aside (ISC: 10; 0: no limit)."`
 	StateDir    string   `env:"ISCMOCK_STATE_DIR" type:"path" help:"Directory to keep every tenant's state in, each change on disk before it is answered; a restart goes on from it."`
+	Rights      string   `default:"enforce" enum:"enforce,soft" env:"ISCMOCK_RIGHTS" help:"Rights: enforce (403s as ISC) or soft (let through what they would refuse, marked, and report it at /__admin/rights)."`
 }
 
 // Validate refuses what the flags' types let through, naming the flag (kong calls it after parsing).
@@ -75,6 +76,9 @@ func (c *serveCmd) serve(ctx context.Context, out output, log *slog.Logger) erro
 	}
 	if c.RateLimit == "isc" {
 		opts = append(opts, mock.WithISCRateLimit())
+	}
+	if c.Rights == "soft" {
+		opts = append(opts, mock.WithSoftRights())
 	}
 	if c.StateDir != "" {
 		opts = append(opts, mock.WithStateDir(c.StateDir))

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/iscmock/iscmock/mock/internal/journal"
 )
 
 // Error is a failed request's answer. Its status picks the body shape ISC uses: ErrorResponseDto for
@@ -124,15 +126,41 @@ func writeError(w http.ResponseWriter, requestID string, err error) {
 		}
 		body = r
 	}
-	if e.Cause != "" {
-		w.Header().Set(CauseHeader, e.Cause)
+	cause := e.Cause
+	if cause == "" && e.Status == http.StatusBadRequest {
+		cause = e.Text // the mock's own text, which says what is wrong
+	}
+	if cause != "" {
+		setCause(w.Header(), cause)
 	}
 	writeJSON(w, e.Status, body)
 }
 
-// CauseHeader carries the mock's explanation of a refusal whose ISC text says little, such as
-// 400.0's "The request could not be parsed.": ISC sends no such header.
+// CauseHeader carries the mock's explanation of every answer that is not the API working normally,
+// one line a person reads at once, where ISC's text says little ("The server understood the
+// request but refuses to authorize it."): ISC sends no such header.
 const CauseHeader = "Iscmock-Cause"
+
+// setCause sets the cause header. A cause may quote what a request sent (a path, an id), so what is
+// not printable ASCII is written escaped, and what is long is cut: a header cannot carry it as is.
+func setCause(h http.Header, cause string) {
+	var b strings.Builder
+	for _, r := range cause {
+		switch {
+		case b.Len() >= journal.MaxCause:
+			b.WriteString("...")
+			h.Set(CauseHeader, b.String())
+			return
+		case r >= 0x20 && r < 0x7f:
+			b.WriteRune(r)
+		case r < 0x10000:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			fmt.Fprintf(&b, "\\U%08x", r)
+		}
+	}
+	h.Set(CauseHeader, b.String())
+}
 
 // NotFound is ISC's 404 with a text of the caller's.
 func NotFound(text string) error {

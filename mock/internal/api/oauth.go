@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -57,9 +58,11 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 	}
 	switch grant := r.Form.Get("grant_type"); {
 	case grant == "":
-		return oauthError(http.StatusBadRequest, "invalid_request", "Missing grant type")
+		return withCause(oauthError(http.StatusBadRequest, "invalid_request", "Missing grant type"),
+			"no grant_type: send grant_type=client_credentials with the client id and secret")
 	case !strings.EqualFold(grant, "client_credentials"):
-		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grant)
+		return withCause(oauthError(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grant),
+			fmt.Sprintf("grant_type %q: a personal access token is exchanged with grant_type=client_credentials", grant))
 	}
 	validity := time.Duration(pat.AccessTokenValiditySeconds) * time.Second
 	token, claims, err := s.Mint(owner, pat.ID, pat.Scope, validity)
@@ -73,6 +76,7 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 		}
 	}
 	ex.identity, ex.clientID = owner.ID, pat.ID
+	ex.secrets = append(ex.secrets, token) // the client's alone: the journal names it by its fingerprint
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: token, TokenType: "bearer", ExpiresIn: pat.AccessTokenValiditySeconds,
 		Scope: strings.Join(pat.Scope, " "), AccessType: claims.AccessType, TenantID: claims.TenantID, Pod: claims.Pod,
@@ -82,34 +86,47 @@ func (s *Service) token(ex *exchange, w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-// credentials returns the token a token request names, and whether its secret is that token's.
-// The request's parameters must have been read (tokenParams).
-func (s *Service) credentials(r *http.Request) (store.PAT, bool) {
+// credentials returns the token a token request names, and whether its secret is that token's;
+// when it is not, why not, for a person (never the secret). The request's parameters must have
+// been read (tokenParams).
+func (s *Service) credentials(r *http.Request) (store.PAT, bool, string) {
 	id, secret, basic := r.BasicAuth()
 	if !basic {
 		id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
 	}
-	pat, ok := s.Store.PAT(id)
+	pat, known := s.Store.PAT(id)
 	// Compare even for an unknown id, so the answer takes as long either way.
-	return pat, subtle.ConstantTimeCompare([]byte(pat.Secret), []byte(secret)) == 1 && ok && secret != ""
+	match := subtle.ConstantTimeCompare([]byte(pat.Secret), []byte(secret)) == 1
+	switch {
+	case id == "":
+		return pat, false, "no client_id: send client_id and client_secret (form fields, or HTTP Basic)"
+	case !known:
+		return pat, false, fmt.Sprintf("client_id %s is no personal access token of this tenant", id)
+	case secret == "":
+		return pat, false, fmt.Sprintf("no client_secret for client_id %s", id)
+	case !match:
+		return pat, false, fmt.Sprintf("the client_secret is not client_id %s's", id)
+	}
+	return pat, true, ""
 }
 
 // authenticateClient finds the PAT whose id and secret the request carries (HTTP Basic, else the
 // parameters) and its owner; it refuses an expired token and a disabled owner.
 func (s *Service) authenticateClient(r *http.Request) (store.PAT, store.Identity, error) {
-	pat, ok := s.credentials(r)
+	pat, ok, why := s.credentials(r)
 	if !ok {
-		return store.PAT{}, store.Identity{}, errBadCredentials
+		return store.PAT{}, store.Identity{}, withCause(errBadCredentials, why)
 	}
-	if !pat.ExpirationDate.IsZero() && !s.Now().Before(pat.ExpirationDate) {
-		return store.PAT{}, store.Identity{}, errPATExpired
+	if now := s.Now(); !pat.ExpirationDate.IsZero() && !now.Before(pat.ExpirationDate) {
+		return store.PAT{}, store.Identity{}, withCause(errPATExpired, fmt.Sprintf("client_id %s's token expired at %s on the mock clock, "+
+			"which shows %s", pat.ID, pat.ExpirationDate.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 	}
 	owner, ok := s.Store.Identity(pat.OwnerID)
 	switch {
 	case !ok:
-		return store.PAT{}, store.Identity{}, errBadCredentials
+		return store.PAT{}, store.Identity{}, withCause(errBadCredentials, fmt.Sprintf("client_id %s's owner %s is no identity of this tenant", pat.ID, pat.OwnerID))
 	case owner.Disabled:
-		return store.PAT{}, store.Identity{}, errOwnerDisabled
+		return store.PAT{}, store.Identity{}, withCause(errOwnerDisabled, fmt.Sprintf("client_id %s belongs to %s, which is disabled", pat.ID, describe(owner)))
 	}
 	return pat, owner, nil
 }
@@ -183,7 +200,8 @@ func readTokenParams(r *http.Request) error {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return oauthError(http.StatusRequestEntityTooLarge, "invalid_request", errTooLarge.Text)
+		return withCause(oauthError(http.StatusRequestEntityTooLarge, "invalid_request", errTooLarge.Text),
+			fmt.Sprintf("the request body is larger than %d bytes (1 MiB), the most the mock reads", MaxBody))
 	case err != nil:
 		return oauthError(http.StatusBadRequest, "invalid_request", "The request parameters could not be read: "+err.Error())
 	}

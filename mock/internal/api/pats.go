@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -25,13 +26,17 @@ func (s *Service) listPATs(c call) (any, error) {
 	var q store.Query
 	switch owner {
 	case "me":
-		if !c.rights.Has(auth.MyRead) {
-			return nil, errForbidden
+		if err := c.need(auth.MyRead, c.ex.route.op+" with owner-id=me"); err != nil {
+			return nil, err
 		}
 		q.Owner = c.caller.ID
+	case "":
+		if err := c.need(auth.AllRead, c.ex.route.op+" without owner-id"); err != nil {
+			return nil, err
+		}
 	default:
-		if !c.rights.Has(auth.AllRead) {
-			return nil, errForbidden
+		if err := c.need(auth.AllRead, c.ex.route.op+" with owner-id="+owner+" (an identity's id, even the caller's own)"); err != nil {
+			return nil, err
 		}
 		q.Owner = owner
 	}
@@ -89,8 +94,8 @@ func queryParam(rawQuery, name string) (string, error) {
 
 // createPAT: POST {collection}. The token belongs to the caller; the secret is shown only here.
 func (s *Service) createPAT(c call) (any, error) {
-	if !c.rights.Has(auth.MyManage) {
-		return nil, errForbidden
+	if err := c.need(auth.MyManage, c.ex.route.op); err != nil {
+		return nil, err
 	}
 	if err := requireContentType(c.r, "application/json"); err != nil {
 		return nil, err
@@ -125,9 +130,10 @@ func (s *Service) createPAT(c call) (any, error) {
 	if p.ExpirationDate.IsZero() && !p.UserAwareTokenNeverExpires {
 		return nil, badRequest(codeMissing, "userAwareTokenNeverExpires must be true when expirationDate is null or omitted (a token that never expires).")
 	}
-	if err := s.storeError(s.Store.Create(p, s.MaxTokensPerOwner), p.Name); err != nil {
+	if err := s.storeError(s.Store.Create(p, s.MaxTokensPerOwner), p.Name, p.ID); err != nil {
 		return nil, err
 	}
+	c.ex.secrets = append(c.ex.secrets, p.Secret) // shown to the client only: not journaled
 	return &createdPAT{pat: p, owner: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}, nil
 }
 
@@ -149,39 +155,43 @@ func (s *Service) patchPAT(c call) (any, error) {
 		return nil, err
 	}
 	var name string
+	c.ex.lacked, c.ex.waived = nil, false // the update may run again, should the token change meanwhile
 	updated, err := s.Store.Update(c.id, func(p store.PAT) (store.PAT, error) {
-		if p.OwnerID != c.caller.ID || !c.rights.Has(auth.MyManage) {
-			return p, errForbidden
+		if p.OwnerID != c.caller.ID {
+			if err := c.refuse("ownership of the token (patch)", fmt.Sprintf("%s: token %s is identity %s's, and only its owner "+
+				"may patch it; %s", c.ex.route.op, p.ID, p.OwnerID, c.who())); err != nil {
+				return p, err
+			}
+		}
+		if err := c.need(auth.MyManage, c.ex.route.op); err != nil {
+			return p, err
 		}
 		p, err := s.applyPatch(c, p, ops)
 		name = p.Name
 		return p, err
 	})
-	if err := s.storeError(err, name); err != nil {
+	if err := s.storeError(err, name, c.id); err != nil {
 		return nil, err
 	}
-	return &patItem{v: c.v, pat: updated, owner: ownerView{Type: "IDENTITY", ID: c.caller.ID, Name: c.caller.Name}}, nil
+	return &patItem{v: c.v, pat: updated, owner: s.owner(updated.OwnerID)}, nil // another's, with soft rights
 }
 
 // deletePAT: DELETE {collection}/{id}. Deleting another identity's token needs all-manage.
 func (s *Service) deletePAT(c call) (any, error) {
 	err := s.Store.Delete(c.id, func(p store.PAT) error {
-		need := auth.MyManage
 		if p.OwnerID != c.caller.ID {
-			need = auth.AllManage
+			return c.need(auth.AllManage, fmt.Sprintf("%s of another identity's token (%s's)", c.ex.route.op, p.OwnerID))
 		}
-		if !c.rights.Has(need) {
-			return errForbidden
-		}
-		return nil
+		return c.need(auth.MyManage, c.ex.route.op+" of the caller's own token")
 	})
-	return nil, s.storeError(err, "")
+	return nil, s.storeError(err, "", c.id)
 }
 
-func (s *Service) storeError(err error, name string) error {
+// storeError is the API's answer to a store's refusal of a write of the token id, named name.
+func (s *Service) storeError(err error, name, id string) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return errNotFound
+		return notFound(fmt.Sprintf("no personal access token %s in this tenant", id))
 	case errors.Is(err, store.ErrNameTaken):
 		return badRequest(codeConflict, "name %q is already used by another personal access token of this owner.", name)
 	case errors.Is(err, store.ErrOwnerLimit):

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -148,7 +149,9 @@ func (t *routeTable) resource(path string) resource {
 	return res
 }
 
-var notFound = route{handle: func(*Service, *exchange, http.ResponseWriter, *http.Request) error { return errNotFound }}
+var noRoute = route{handle: func(_ *Service, _ *exchange, _ http.ResponseWriter, r *http.Request) error {
+	return notFound(noSuchRoute(r))
+}}
 
 // itemVar is the variable of an item path, the token's id.
 const itemVar = "{id}"
@@ -159,7 +162,7 @@ func (t *routeTable) lookup(r *http.Request) (route, string) {
 	if !ok {
 		var match mux.RouteMatch
 		if !t.paths.Match(r, &match) {
-			return notFound, ""
+			return noRoute, ""
 		}
 		res, id = t.resources[match.Route], match.Vars["id"]
 	}
@@ -167,8 +170,9 @@ func (t *routeTable) lookup(r *http.Request) (route, string) {
 		return rt, id
 	}
 	return route{handle: func(_ *Service, _ *exchange, w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Allow", strings.Join(res.allowed(), ", "))
-		return methodNotAllowed(r.Method)
+		allowed := strings.Join(res.allowed(), ", ")
+		w.Header().Set("Allow", allowed)
+		return withCause(methodNotAllowed(r.Method), fmt.Sprintf("%s is not a method of %s, which allows %s", r.Method, r.URL.Path, allowed))
 	}}, ""
 }
 

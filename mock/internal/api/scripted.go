@@ -29,17 +29,24 @@ func (s *Service) scripted(ex *exchange, w http.ResponseWriter, r *http.Request)
 	op := ex.route.op
 	d := s.Faults.Decide(scenario.Request{Operation: op, Version: ex.route.version, Method: r.Method, Path: r.URL.Path,
 		Caller: func() scenario.Caller { return s.caller(ex, r) }})
+	if d.RetryAfter == 0 && d.Action == nil {
+		return false
+	}
+	// Who called, for the journal, whatever answers: read from the request, answering nothing.
+	if !d.Known {
+		d.Caller = s.caller(ex, r)
+	}
+	ex.identity, ex.clientID = d.Caller.Identity, d.Caller.ClientID
 	if d.RetryAfter > 0 {
 		ex.rule = rateLimitRule
 		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfter))
-		writeError(w, ex.requestID, errTooMany)
+		writeError(w, ex.requestID, withCause(errTooMany, limited(d, ex.route.version)))
 		return true
 	}
 	a := d.Action
-	if a == nil {
-		return false
-	}
 	ex.rule = d.Rule
+	ex.cause = fmt.Sprintf("scenario rule %q acted on its matching call %d: %s", d.Rule, d.Call, a.Describe())
+	setCause(w.Header(), ex.cause)
 	if !s.sleep(r.Context(), a.Delay, d.Released) {
 		abort(w, r, "", false) // the client left while we waited
 		return true
@@ -93,7 +100,7 @@ func respond(w http.ResponseWriter, ex *exchange, a *scenario.Action) {
 	case a.Status < 400:
 		w.WriteHeader(a.Status)
 	default:
-		writeError(w, ex.requestID, statusError(a.Status, ex.route.op == OpToken))
+		writeError(w, ex.requestID, withCause(statusError(a.Status, ex.route.op == OpToken), ex.cause))
 	}
 }
 
@@ -120,6 +127,22 @@ func statusError(status int, oauth bool) *Error {
 	return &Error{Status: status, Code: fmt.Sprintf("%d %s", status, text), Text: text + "."}
 }
 
+// limited explains the rate limiter's 429: the limit, the window and the count in it.
+func limited(d scenario.Decision, version string) string {
+	l := d.Limit
+	who := "the tenant as a whole"
+	switch l.Per {
+	case "client":
+		who = "client " + d.Caller.ClientID
+	case "token":
+		who = "token " + auth.Fingerprint(d.Caller.Token)
+	}
+	end := d.Window.Add(l.Window)
+	return fmt.Sprintf("rate limit of %d requests per %s per %s and API version: %s made %d in %s's window %s to %s on the mock clock; "+
+		"Retry-After is the seconds to the window's end", l.Requests, l.Window, l.Per, who, d.Count, version,
+		d.Window.UTC().Format(time.TimeOnly), end.UTC().Format(time.TimeOnly))
+}
+
 // caller tells the scenario who is calling: from the bearer token, or at the token endpoint from
 // the client credentials.
 func (s *Service) caller(ex *exchange, r *http.Request) scenario.Caller {
@@ -131,7 +154,7 @@ func (s *Service) caller(ex *exchange, r *http.Request) scenario.Caller {
 		pat, _ := s.Store.PAT(id)
 		return scenario.Caller{ClientID: id, Identity: pat.OwnerID}
 	}
-	claims, err := s.signer.Verify(auth.Bearer(r.Header.Get("Authorization")))
+	claims, err := s.verify(ex, auth.Bearer(r.Header.Get("Authorization")))
 	if err != nil {
 		return scenario.Caller{}
 	}

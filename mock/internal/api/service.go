@@ -2,9 +2,11 @@
 package api
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -53,6 +55,10 @@ type Config struct {
 	Held chan struct{}
 	// SigningKey signs the tenant's bearer tokens; nil for one made on first use.
 	SigningKey *ecdsa.PrivateKey
+	// SoftRights lets the calls the rights rules would refuse go on, marked as waived.
+	SoftRights bool
+	// Usage counts what each identity called and lacked.
+	Usage *Usage
 }
 
 // Service is one tenant's API.
@@ -97,6 +103,14 @@ type exchange struct {
 	status    int
 	formRead  bool  // /oauth/token's parameters have been read ...
 	formErr   error // ... with this result
+	// What the journal keeps: the mock's explanation of the answer, whether the rights rules were
+	// waived and what they found lacking, the secrets the answer holds, and what each side said.
+	cause         string
+	waived        bool
+	lacked        []string
+	secrets       []string
+	request, resp capture
+	bearer        knownBearer
 }
 
 // statusWriter remembers the status a handler wrote, and drops the body of an answer to HEAD.
@@ -123,6 +137,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.head {
 		return len(b), nil
 	}
+	w.ex.resp.write(b)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -166,26 +181,31 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, id str
 		if Recovered(s.Logger, r, v) && ex.status == 0 {
 			writeError(sw, ex.requestID, errInternal)
 		}
+		cause := cmp.Or(ex.cause, hdr.Get(CauseHeader))
 		if logging {
 			attrs := []any{"method", r.Method, "path", ex.path, "operation", rt.op,
 				"status", ex.status, "durationMs", Milliseconds(time.Since(start)), "identity", ex.identity, "rule", ex.rule}
-			if cause := hdr.Get(CauseHeader); cause != "" {
+			if cause != "" {
 				attrs = append(attrs, "cause", cause)
+			}
+			if ex.waived {
+				attrs = append(attrs, "waived", true)
 			}
 			s.Logger.Info("request", attrs...)
 		}
-		s.Journal.Record(journal.Entry{Time: s.Now().UTC(), Method: r.Method, Path: ex.path, Query: journalQuery(r.URL.RawQuery),
-			Operation: rt.op, Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule,
-			RequestID: ex.requestID, Duration: time.Since(start)})
+		s.record(ex, r, cause, time.Since(start))
 		if v == http.ErrAbortHandler {
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
 		}
 	}()
 	LimitBody(sw, r)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = capturedBody{r.Body, &ex.request}
+	}
 	// Good credentials at the token endpoint really use a tenant made for the request: claim it
 	// before the scenario counts the request, so that the counts stay.
 	if s.Claim != nil && rt.op == OpToken && tokenParams(ex, r) == nil {
-		if _, ok := s.credentials(r); ok {
+		if _, ok, _ := s.credentials(r); ok {
 			if err := s.Claim(); err != nil {
 				writeError(sw, ex.requestID, err)
 				return
@@ -195,6 +215,19 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, id str
 	if rt.gateway || !s.scripted(ex, sw, r) {
 		s.run(ex, sw, r)
 	}
+}
+
+// record journals the exchange, with what each side said, masked.
+func (s *Service) record(ex *exchange, r *http.Request, cause string, took time.Duration) {
+	ex.request.rest(r)
+	request := ex.request.message(r.Header, nil, ex.bearer)
+	if ex.route.op == OpToken {
+		request = journal.Message{Headers: request.Headers, Body: tokenRequestBody(ex, r)}
+	}
+	s.Journal.Record(journal.Entry{Time: s.Now().UTC(), Method: r.Method, Path: ex.path, Query: journalQuery(r.URL.RawQuery),
+		Operation: ex.route.op, Status: ex.status, IdentityID: ex.identity, ClientID: ex.clientID, Rule: ex.rule,
+		RequestID: ex.requestID, Duration: took, Cause: cause, Waived: ex.waived,
+		Request: request, Response: ex.resp.message(ex.w.Header(), ex.secrets, knownBearer{})})
 }
 
 // run runs the request's handler and writes the error it returns.
@@ -212,29 +245,43 @@ type call struct {
 	now    time.Time
 	caller store.Identity
 	rights auth.Rights
+	scope  []string // the token's
+	soft   bool     // the rights' refusals are waived
+	ex     *exchange
 }
 
 // apiHandler authenticates and authorizes the request for op, then runs it: a nil result is 204.
 func apiHandler(v Version, op operation) handler {
 	return func(s *Service, ex *exchange, w http.ResponseWriter, r *http.Request) error {
-		claims, err := s.authenticate(r)
+		claims, err := s.authenticate(ex, r)
 		if err != nil {
 			return err
 		}
 		caller, ok := s.Store.Identity(claims.IdentityID)
 		if !ok {
-			return unauthorized("JWT validation failed: the token's identity does not exist")
+			return withCause(unauthorized("JWT validation failed: the token's identity does not exist"),
+				fmt.Sprintf("the bearer token's identity %s is no identity of this tenant (removed since it was minted)", claims.IdentityID))
 		}
 		if caller.Disabled {
-			return unauthorized("JWT validation failed: the token's identity is disabled")
+			return withCause(unauthorized("JWT validation failed: the token's identity is disabled"),
+				fmt.Sprintf("the bearer token's identity %s is disabled (PATCH /__admin/identities/%s {\"enabled\":true} enables it)",
+					describe(caller), caller.ID))
 		}
 		ex.identity, ex.clientID = caller.ID, claims.ClientID
-		if !auth.Allows(claims.Scope, op.Scopes) {
-			return errForbidden
-		}
-		c := call{r: r, v: v, id: ex.id, now: s.Now(), caller: caller,
+		c := call{r: r, v: v, id: ex.id, now: s.Now(), caller: caller, scope: claims.Scope, soft: s.SoftRights, ex: ex,
 			rights: auth.Effective(caller.UserLevels, caller.Rights, claims.Scope)}
-		body, err := op.handle(s, c)
+		var body any
+		if !auth.Allows(claims.Scope, op.Scopes) {
+			err = c.refuse("a scope of "+strings.Join(op.Scopes, " or "), fmt.Sprintf("%s needs a token scoped %s or one of %s; "+
+				"the token of client %s is scoped %s", ex.route.op, auth.ScopeAll, strings.Join(op.Scopes, ", "), claims.ClientID, listed(claims.Scope)))
+		}
+		if err == nil {
+			body, err = op.handle(s, c)
+		}
+		if s.Usage != nil {
+			var refused *Error
+			s.Usage.note(caller.ID, ex.route.op, errors.As(err, &refused) && refused.Status == http.StatusForbidden, ex.waived, ex.lacked)
+		}
 		if err != nil {
 			return err
 		}
@@ -250,20 +297,35 @@ func apiHandler(v Version, op operation) handler {
 // ForgetVerified empties the cache of verified bearer tokens.
 func (s *Service) ForgetVerified() { s.signer.Forget() }
 
-func (s *Service) authenticate(r *http.Request) (*auth.Claims, error) {
+func (s *Service) authenticate(ex *exchange, r *http.Request) (*auth.Claims, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return nil, unauthorized("JWT validation failed: no Authorization header")
+		return nil, withCause(unauthorized("JWT validation failed: no Authorization header"),
+			"no Authorization header: send Authorization: Bearer TOKEN, TOKEN from POST /oauth/token")
 	}
 	token := auth.Bearer(h)
 	if token == "" {
-		return nil, unauthorized("JWT validation failed: the Authorization header is not a bearer token")
+		scheme, _, _ := strings.Cut(h, " ")
+		why := fmt.Sprintf("the Authorization header uses the scheme %q, not Bearer TOKEN", scheme)
+		if strings.EqualFold(scheme, "Bearer") {
+			why = "the Authorization header is Bearer with no token after it"
+		}
+		return nil, withCause(unauthorized("JWT validation failed: the Authorization header is not a bearer token"), why)
 	}
-	claims, err := s.signer.Verify(token)
+	claims, err := s.verify(ex, token)
 	if err != nil {
-		return nil, unauthorized(err.Error())
+		return nil, withCause(unauthorized(err.Error()), s.explainToken(token, err))
 	}
 	return claims, nil
+}
+
+// verify verifies a bearer token of the exchange, hashing it once for the cache of verified tokens
+// and the journal's fingerprint alike.
+func (s *Service) verify(ex *exchange, token string) (*auth.Claims, error) {
+	if ex.bearer.token != token {
+		ex.bearer = knownBearer{token, auth.DigestOf(token)}
+	}
+	return s.signer.VerifyDigest(token, ex.bearer.digest)
 }
 
 // Mint issues an access token for the identity, as if from a PAT with the given id and scope.
@@ -299,7 +361,7 @@ type appender interface {
 	appendJSON(b []byte) []byte
 }
 
-// rawJSON is a body already written.
+// rawJSON is a body already written, which never changes (a memo's answer).
 type rawJSON []byte
 
 func (r rawJSON) appendJSON(b []byte) []byte { return append(b, r...) }
@@ -325,6 +387,9 @@ func encode(appendJSON func([]byte) []byte) []byte {
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	switch body := body.(type) {
 	case rawJSON:
+		if sw, ok := w.(*statusWriter); ok && !sw.head {
+			sw.ex.resp.share(body)
+		}
 		writeBody(w, status, body)
 	case appender:
 		buf := buffers.Get().(*[]byte)
@@ -360,7 +425,7 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, errTooLarge
+		return nil, withCause(errTooLarge, fmt.Sprintf("the request body is larger than %d bytes (1 MiB), the most the mock reads", MaxBody))
 	case err != nil:
 		return nil, unparsable("The request body could not be read: %v.", err)
 	}
@@ -371,7 +436,11 @@ func ReadBody(r *http.Request) ([]byte, error) {
 func requireContentType(r *http.Request, want string) error {
 	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 	if !strings.EqualFold(strings.TrimSpace(mt), want) {
-		return unsupportedMediaType(want)
+		got := "no Content-Type"
+		if mt != "" {
+			got = fmt.Sprintf("Content-Type %q", strings.TrimSpace(mt))
+		}
+		return withCause(unsupportedMediaType(want), fmt.Sprintf("the request has %s; this operation takes %s", got, want))
 	}
 	return nil
 }

@@ -101,3 +101,50 @@ func Allows(tokenScopes, operationScopes []string) bool {
 	}
 	return false
 }
+
+// order is the rights in the order explanations name them.
+var order = []Right{MyRead, MyManage, AllRead, AllManage, ManagedRead}
+
+// Name is the right's name, as ISC names it.
+func (r Right) Name() string {
+	for name, right := range rightNames {
+		if right == r {
+			return name
+		}
+	}
+	return ""
+}
+
+// Names lists the rights held, by name.
+func (r Rights) Names() []string {
+	var out []string
+	for _, right := range order {
+		if r.Has(right) {
+			out = append(out, right.Name())
+		}
+	}
+	return out
+}
+
+// GrantedBy says who holds a right without it being given as an extra right: every identity, or
+// the user levels that grant it.
+func GrantedBy(r Right) string {
+	if everyoneRights&withImplied(r) == withImplied(r) {
+		return "every identity"
+	}
+	var levels []string
+	for level, rights := range levelRights {
+		if withImplied(rights)&r != 0 {
+			levels = append(levels, level)
+		}
+	}
+	return "the user level " + strings.Join(levels, " or ")
+}
+
+// GrantedByName is GrantedBy for a right named, "" for what is no right.
+func GrantedByName(name string) string {
+	if right, ok := rightNames[name]; ok {
+		return GrantedBy(right)
+	}
+	return ""
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -65,8 +66,8 @@ type Signer struct {
 	now func() time.Time
 
 	mu            sync.RWMutex
-	verified      map[[sha256.Size]byte]*Claims // by the token's digest: tokens whose signature checked out
-	verifiedBytes int                           // what verified holds, as claimSize counts it
+	verified      map[Digest]*Claims // by the token's digest: tokens whose signature checked out
+	verifiedBytes int                // what verified holds, as claimSize counts it
 }
 
 // VerifiedBudget bounds the memory of a signer's cache of verified tokens (about 3,000 typical
@@ -110,14 +111,44 @@ func (s *Signer) Sign(c *Claims) (string, error) {
 // ErrInvalid wraps every reason a bearer token is refused; its text is ISC's 401 message.
 type ErrInvalid struct{ Reason string }
 
+// The reasons of ErrInvalid.
+const (
+	ReasonExpired     = "JWT is expired"
+	ReasonNotYetValid = "JWT is not valid yet"
+	ReasonMalformed   = "JWT is malformed"
+	ReasonSignature   = "JWT signature does not match"
+	ReasonInvalid     = "JWT is invalid"
+)
+
+// Peek reads a token's claims and algorithm without checking anything: only to explain why it
+// was refused. It returns nil claims for what is no JWT.
+func Peek(token string) (*Claims, string) {
+	var c Claims
+	t, _, err := jwt.NewParser().ParseUnverified(token, &c)
+	if err != nil {
+		return nil, ""
+	}
+	alg, _ := t.Header["alg"].(string)
+	return &c, alg
+}
+
 func (e *ErrInvalid) Error() string { return "JWT validation failed: " + e.Reason }
+
+// Digest is a token's SHA-256, by which verified tokens are cached and fingerprinted.
+type Digest [sha256.Size]byte
+
+// DigestOf hashes the token in place: a copy would cost every request its length in garbage.
+func DigestOf(token string) Digest {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+}
 
 // Verify checks the signature, the algorithm and expiry on the signer's clock and returns the
 // claims, which the caller must not change. A signature is checked once per token; expiry every
 // time, as the clock may have moved.
-func (s *Signer) Verify(token string) (*Claims, error) {
-	// Hashed in place: a copy of the token would cost every request its length in garbage.
-	digest := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+func (s *Signer) Verify(token string) (*Claims, error) { return s.VerifyDigest(token, DigestOf(token)) }
+
+// VerifyDigest is Verify for a token whose digest the caller has taken.
+func (s *Signer) VerifyDigest(token string, digest Digest) (*Claims, error) {
 	s.mu.RLock()
 	c, ok := s.verified[digest]
 	s.mu.RUnlock()
@@ -132,20 +163,20 @@ func (s *Signer) Verify(token string) (*Claims, error) {
 	now := s.now()
 	switch {
 	case !now.Before(time.Unix(c.Exp, 0)):
-		return nil, &ErrInvalid{"JWT is expired"}
+		return nil, &ErrInvalid{ReasonExpired}
 	case c.NotBefore != nil && now.Before(time.Unix(*c.NotBefore, 0)),
 		c.IssuedAt != nil && now.Before(time.Unix(*c.IssuedAt, 0)):
-		return nil, &ErrInvalid{"JWT is not valid yet"}
+		return nil, &ErrInvalid{ReasonNotYetValid}
 	}
 	return c, nil
 }
 
-func (s *Signer) remember(digest [sha256.Size]byte, c *Claims) {
+func (s *Signer) remember(digest Digest, c *Claims) {
 	size := claimSize(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.verified == nil {
-		s.verified = map[[sha256.Size]byte]*Claims{}
+		s.verified = map[Digest]*Claims{}
 	}
 	if _, ok := s.verified[digest]; ok || size > VerifiedBudget {
 		return
@@ -199,13 +230,27 @@ func (s *Signer) verify(token string) (*Claims, error) {
 	case err == nil:
 		return &c, nil
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, &ErrInvalid{"JWT is expired"}
+		return nil, &ErrInvalid{ReasonExpired}
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return nil, &ErrInvalid{"JWT is not valid yet"}
+		return nil, &ErrInvalid{ReasonNotYetValid}
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return nil, &ErrInvalid{"JWT is malformed"}
+		return nil, &ErrInvalid{ReasonMalformed}
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return nil, &ErrInvalid{"JWT signature does not match"}
+		return nil, &ErrInvalid{ReasonSignature}
 	}
-	return nil, &ErrInvalid{"JWT is invalid"}
+	return nil, &ErrInvalid{ReasonInvalid}
+}
+
+// Fingerprint names a token without revealing it, where the mock shows which token was used.
+func Fingerprint(token string) string {
+	var b [len("sha256:") + 12]byte
+	return string(AppendFingerprint(b[:0], token))
+}
+
+// AppendFingerprint appends the token's Fingerprint to b.
+func AppendFingerprint(b []byte, token string) []byte { return DigestOf(token).AppendFingerprint(b) }
+
+// AppendFingerprint appends the Fingerprint of the token of this digest to b.
+func (d Digest) AppendFingerprint(b []byte) []byte {
+	return hex.AppendEncode(append(b, "sha256:"...), d[:6])
 }

@@ -5,6 +5,7 @@ package scenario
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,23 @@ type Action struct {
 	Delay   time.Duration
 }
 
+// Describe says what the action does, for a person: "status 429", "delay 250ms, then fault reset".
+func (a *Action) Describe() string {
+	var parts []string
+	if a.Delay > 0 {
+		parts = append(parts, "delay "+a.Delay.String())
+	}
+	switch {
+	case a.Fault != "":
+		parts = append(parts, "fault "+a.Fault)
+	case a.Status != 0:
+		parts = append(parts, "status "+strconv.Itoa(a.Status))
+	default:
+		parts = append(parts, "the answer as usual")
+	}
+	return strings.Join(parts, ", then ")
+}
+
 // Faults the engine knows.
 const (
 	FaultReset     = "reset"
@@ -106,6 +124,15 @@ type Decision struct {
 	// Released is closed when the scenario that decided is cleared or replaced: a request it
 	// holds (a delay, a timeout) stops waiting then.
 	Released <-chan struct{}
+	// What explains the decision: the limit that refused, the window it counted in and the count
+	// there; the rule's matching call that it acted on.
+	Limit  *RateLimit
+	Window time.Time
+	Count  int
+	Call   int
+	// Caller is who called, when the decision needed to know (Known).
+	Caller Caller
+	Known  bool
 }
 
 // RuleStats is how often a rule's match held and how often it acted.
@@ -190,24 +217,25 @@ func (e *Engine) Decide(r Request) Decision {
 	}
 	// Who calls may take reading a body or checking a signature: find out before taking the lock,
 	// so one slow client does not hold up the tenant.
-	var caller Caller
+	var d Decision
 	if (limit != nil || sc.rulesNeedCaller()) && r.Caller != nil {
-		caller = r.Caller()
+		d.Caller, d.Known = r.Caller(), true
 	}
-	who := func() Caller { return caller }
+	who := func() Caller { return d.Caller }
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.sc != sc {
 		return Decision{} // replaced meanwhile: this request belongs to neither
 	}
 	now := e.now()
-	if retry := e.limit(limit, r, now, who); retry > 0 {
-		return Decision{RetryAfter: retry}
+	if d.RetryAfter, d.Count = e.limit(limit, r, now, who); d.RetryAfter > 0 {
+		d.Limit, d.Window = limit, e.window
+		return d
 	}
 	if sc == nil {
-		return Decision{}
+		return d
 	}
-	d := Decision{Released: e.released}
+	d.Released = e.released
 	for i, rule := range sc.Rules {
 		if !rule.Match.matches(r, who) {
 			continue
@@ -216,7 +244,7 @@ func (e *Engine) Decide(r Request) Decision {
 		st.Matched++
 		if d.Action == nil && rule.When.holds(st.Matched, st.Fired, now.Sub(e.loaded), e.rng) {
 			st.Fired++
-			d.Rule, d.Action = rule.Name, &sc.Rules[i].Action
+			d.Rule, d.Action, d.Call = rule.Name, &sc.Rules[i].Action, st.Matched
 		}
 	}
 	return d
@@ -231,11 +259,11 @@ func (e *Engine) limitUnder(sc *Scenario) *RateLimit {
 }
 
 // limit counts the request in its fixed window and returns the seconds to wait when it is over the
-// limit. Only versioned API calls with a known caller are limited, as the gateway counts per
-// client and API version.
-func (e *Engine) limit(l *RateLimit, r Request, now time.Time, who func() Caller) int {
+// limit, and the count. Only versioned API calls with a known caller are limited, as the gateway
+// counts per client and API version.
+func (e *Engine) limit(l *RateLimit, r Request, now time.Time, who func() Caller) (retry, count int) {
 	if l == nil || r.Version == "" {
-		return 0
+		return 0, 0
 	}
 	c := who()
 	var key string
@@ -247,7 +275,7 @@ func (e *Engine) limit(l *RateLimit, r Request, now time.Time, who func() Caller
 		key = c.ClientID
 	}
 	if key == "" && l.Per != "global" {
-		return 0
+		return 0, 0
 	}
 	key += "\x00" + r.Version
 	// Windows are aligned to multiples of their length, so every key's window starts together;
@@ -258,10 +286,10 @@ func (e *Engine) limit(l *RateLimit, r Request, now time.Time, who func() Caller
 	}
 	e.counts[key]++
 	if e.counts[key] <= l.Requests {
-		return 0
+		return 0, e.counts[key]
 	}
 	wait := start.Add(l.Window).Sub(now)
-	return max(1, int((wait+time.Second-1)/time.Second))
+	return max(1, int((wait+time.Second-1)/time.Second)), e.counts[key]
 }
 
 func (m Match) matches(r Request, who func() Caller) bool {

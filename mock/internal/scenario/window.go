@@ -2,11 +2,11 @@ package scenario
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/iscmock/iscmock/mock/internal/auth"
 )
 
 // WindowCount is one key's count in the rate limiter's current window.
@@ -40,7 +40,7 @@ func (e *Engine) Window(limit int) (w Window, ok bool) {
 	for k, n := range e.counts {
 		key, version, _ := strings.Cut(k, "\x00")
 		if l.Per == "token" {
-			key = fingerprint(key) // the bearer token itself is a credential
+			key = auth.Fingerprint(key) // the bearer token itself is a credential
 		}
 		w.Counts = append(w.Counts, WindowCount{Key: key, Version: version, Count: n})
 	}
@@ -51,10 +51,4 @@ func (e *Engine) Window(limit int) (w Window, ok bool) {
 		w.Counts = w.Counts[:limit]
 	}
 	return w, true
-}
-
-// fingerprint names a token without revealing it.
-func fingerprint(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return "sha256:" + hex.EncodeToString(sum[:6])
 }

@@ -208,7 +208,7 @@ func (p *page) screenshots() {
 	dir := artifactDir(p.t)
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	for _, view := range []string{"traffic", "state", "scenario", "control", "tenants"} {
+	for _, view := range []string{"traffic", "state", "scenario", "rights", "control", "tenants"} {
 		_, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf("location.hash = %q", view)))
 		for deadline := time.Now().Add(time.Second); err == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			var shown bool // the view, or the token form that stands for every view

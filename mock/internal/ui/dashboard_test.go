@@ -322,7 +322,7 @@ func TestEveryViewFitsNarrowAndWideWindows(t *testing.T) {
 	p.waitFor(2*time.Second, "the traffic is listed", `document.querySelectorAll('#traffic-table tbody tr').length === 2`)
 	for _, width := range []int64{1280, 400} {
 		p.run(chromedp.EmulateViewport(width, 800))
-		for _, view := range []string{"traffic", "state", "scenario", "control", "tenants"} {
+		for _, view := range []string{"traffic", "state", "scenario", "rights", "control", "tenants"} {
 			p.show(view)
 			if w := eval[int64](p, `document.documentElement.scrollWidth`); w > width {
 				t.Errorf("%d px wide, the %s view is %d px wide: the page scrolls sideways", width, view, w)
@@ -410,4 +410,88 @@ func TestDownloadState(t *testing.T) {
 	if diff := cmp.Diff(tenant.Export(), got); diff != "" {
 		t.Errorf("the downloaded file is not the tenant's state (-export +file):\n%s", diff)
 	}
+}
+
+// TestEntryShowsWhatWasSaid: a row of the timeline opens with the cause, and both sides' headers
+// and bodies, as text: markup a client sent is shown, not run.
+func TestEntryShowsWhatWasSaid(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start))
+	const markup = `<img src=x onerror="window.pwned=1">`
+	tok, err := srv.AccessToken(aliceID, "sp:my-personal-access-tokens:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL()+"/v3/personal-access-tokens", strings.NewReader(`{"name":"`+markup+`"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	p := openPage(t, srv.URL()+"/__admin/ui/#traffic")
+	p.live()
+	p.waitFor(2*time.Second, "the refusal is listed with why", `[...document.querySelectorAll('#traffic-table td.cause')].some(td => td.textContent.startsWith('createPersonalAccessToken needs a token scoped'))`)
+	p.run(chromedp.Click(chromedp.CSS(`#traffic-table tbody tr button`)))
+	p.waitFor(2*time.Second, "the request's body is shown", `(document.querySelector('#entry-said pre[data-part="Request body"]') || {}).textContent === '{"name":"`+strings.ReplaceAll(markup, `"`, `\"`)+`"}'`)
+	for part, want := range map[string]string{"Request": "Authorization: Bearer sha256:", "Response": "Iscmock-Cause: createPersonalAccessToken needs",
+		"Response body": `"detailCode":"403 Forbidden"`} {
+		if got := p.text(fmt.Sprintf(`#entry-said pre[data-part=%q]`, part)); !strings.Contains(got, want) {
+			t.Errorf("%s shows %q, want %q in it", part, got, want)
+		}
+	}
+	if why := eval[string](p, `[...document.querySelectorAll('#entry-fields dt')].find(dt => dt.textContent === 'Why').nextElementSibling.textContent`); !strings.HasPrefix(why, "createPersonalAccessToken needs") {
+		t.Errorf("the entry's why: %q", why)
+	}
+	if n := p.count("#entry-dialog img, #entry-dialog script"); n != 0 || eval[any](p, `window.pwned`) != nil {
+		t.Errorf("markup a client sent was made into %d elements, or ran", n)
+	}
+}
+
+// TestSoftRightsShowInTheDashboard: with soft rights, a waived call is marked in the timeline, with
+// why, and the rights view names what the identity lacked and who has it.
+func TestSoftRightsShowInTheDashboard(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start), mock.WithSoftRights())
+	const bobID = "2c9180867b50d088017b554662fb282f" // the default tenant's end user
+	if status, _ := call(t, srv.Tenant, bobID, http.MethodGet, "/v3/personal-access-tokens"); status != http.StatusOK {
+		t.Fatalf("a waived list: %d", status)
+	}
+	p := openPage(t, srv.URL()+"/__admin/ui/#traffic")
+	p.live()
+	p.waitFor(2*time.Second, "the waived call is marked", `[...document.querySelectorAll('#traffic-table td.cause')].some(td =>
+		td.querySelector('.badge.s-waived') && td.textContent.includes('soft: would be 403: listPersonalAccessTokens without owner-id'))`)
+	p.choose("#f-status", "waived")
+	p.waitFor(2*time.Second, "the waived filter keeps it", `document.querySelectorAll('#traffic-table tbody tr').length === 1`)
+	p.show("rights")
+	p.waitFor(2*time.Second, "the rights report lists the lacked right",
+		`!!document.querySelector('#rights-table tr[data-identity="`+bobID+`"] li[data-lacked="idn:all-personal-access-tokens:read"]')`)
+	if row := p.text(`#rights-table tr[data-identity="` + bobID + `"]`); !strings.Contains(row, "the user level ORG_ADMIN has it") ||
+		!strings.Contains(row, "listPersonalAccessTokens: 1 call, 1 waived") {
+		t.Errorf("the rights row reads %q", row)
+	}
+	if mode := p.text("#rights-mode"); !strings.HasPrefix(mode, "Soft rights") {
+		t.Errorf("the rights view says %q, want it to say rights are soft", mode)
+	}
+}
+
+// TestEmptyViewsSaySo: a view with nothing to show says so, rather than show a bare table head.
+func TestEmptyViewsSaySo(t *testing.T) {
+	srv := mock.NewServer(t, mock.WithClock(start))
+	p := openPage(t, srv.URL()+"/__admin/ui/#traffic")
+	p.live()
+	for _, tc := range []struct{ view, table, empty, says string }{
+		{"traffic", "traffic-table", "traffic-empty", "No requests yet"},
+		{"rights", "rights-table", "rights-empty", "No calls yet"},
+		{"tenants", "tenants-table", "tenants-empty", "No tenants yet"},
+	} {
+		p.show(tc.view)
+		p.waitFor(2*time.Second, tc.view+" says it is empty", fmt.Sprintf(`!document.getElementById(%q).hidden && document.getElementById(%q).closest('.table-wrap').hidden`, tc.empty, tc.table))
+		if got := p.text("#" + tc.empty); !strings.HasPrefix(got, tc.says) {
+			t.Errorf("the %s view says %q, want %q", tc.view, got, tc.says)
+		}
+	}
+	p.show("state")
+	p.choose("#p-used", "custom")
+	p.choose("#p-custom", "lastUsed le 1970-01-02T00:00:00Z")
+	p.waitFor(2*time.Second, "no token matches, and it says so", `!document.getElementById('pats-empty').hidden && document.getElementById('pats-table').closest('.table-wrap').hidden`)
 }

@@ -181,7 +181,7 @@ function ago(then, now) {
 
 // ---- views ----
 
-const views = isRoot ? ['traffic', 'state', 'scenario', 'control', 'tenants'] : ['traffic', 'state', 'scenario', 'control'];
+const views = isRoot ? ['traffic', 'state', 'scenario', 'rights', 'control', 'tenants'] : ['traffic', 'state', 'scenario', 'rights', 'control'];
 const currentView = () => (views.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'traffic');
 
 function showView() {
@@ -232,6 +232,7 @@ function keep(e) {
   if (op !== '*' && e.operation !== op) return false;
   if (who !== '*' && e.identityId !== who) return false;
   if (st === 'rule') return e.rule !== '';
+  if (st === 'waived') return e.waived;
   if (st === '0') return e.status === 0;
   if (st !== '*') return Math.floor(e.status / 100) === Number(st);
   return true;
@@ -249,7 +250,17 @@ function trafficRow(e, fresh) {
     el('td', { class: 'nowrap', title: e.identityId }, identityLabel(e.identityId)),
     el('td', { class: 'mono', title: e.clientId }, e.clientId ? e.clientId.slice(0, 8) + (e.clientId.length > 8 ? '…' : '') : ''),
     el('td', {}, e.rule ? el('span', { class: 'badge s-rule' }, e.rule) : ''),
+    el('td', { class: 'cause', title: e.cause || undefined },
+      e.waived ? el('span', { class: 'badge s-waived' }, 'waived') : '', e.waived ? ' ' : '', shorten(e.cause || '', 90)),
     el('td', { class: 'num' }, e.durationMs.toFixed(1)));
+}
+
+const shorten = (s, n) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+
+// showTable shows a table, or in its place the text that says it is empty.
+function showTable(table, empty, isEmpty) {
+  $(table).closest('.table-wrap').hidden = isEmpty;
+  $(empty).hidden = !isEmpty;
 }
 
 function renderTraffic(freshFrom) {
@@ -257,7 +268,7 @@ function renderTraffic(freshFrom) {
   const shown = state.rows.filter(keep);
   setRows(tbody, shown.map((e) => trafficRow(e, e.seq > freshFrom)));
   const total = state.rows.length;
-  $('traffic-empty').hidden = total > 0;
+  showTable('traffic-table', 'traffic-empty', total === 0);
   $('traffic-summary').textContent = total === 0 ? '' :
     `${shown.length} of ${total} requests shown, newest first; ${state.lastSeq} since the tenant started. Select a row for the full entry.`;
   state.trafficDirty = false;
@@ -285,13 +296,32 @@ function openEntry(e) {
     ['Seq', e.seq], ['Time (mock clock)', iso(new Date(e.time))], ['Method', e.method], ['Path', e.path],
     ['Query', e.query || '—'], ['Operation', e.operation || '— (no route)'],
     ['Status', e.status === 0 ? 'none: the connection was dropped' : `${e.status} (${info.word})`],
+    ['Why', e.cause ? (e.waived ? `${e.cause} (waived: soft rights)` : e.cause) : '— (the API working normally)'],
     ['Identity', e.identityId ? `${identityLabel(e.identityId)} (${e.identityId})` : '—'],
     ['Client id', e.clientId || '—'], ['Rule', e.rule || '—'], ['Request id', e.requestId || '—'],
     ['Duration', `${e.durationMs.toFixed(3)} ms`],
   ];
   $('entry-fields').replaceChildren(...fields.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
+  $('entry-said').replaceChildren(el('p', { class: 'muted' }, 'Loading what was said…'));
   $('entry-title').textContent = `Request ${e.seq}`;
   $('entry-dialog').showModal();
+  act(async () => {
+    let full;
+    try {
+      full = (await api('GET', `/requests/${e.seq}`)).data;
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      $('entry-said').replaceChildren(el('p', { class: 'muted' }, 'This request has left the journal.'));
+      return;
+    }
+    // As text, never as HTML: what a client sent is shown, not run.
+    const side = (title, m) => [el('h3', {}, title),
+      el('pre', { class: 'said', 'data-part': title }, (m && m.headers) || '(no headers)'),
+      el('pre', { class: 'said body', 'data-part': `${title} body` }, (m && m.body) || '(no body)')];
+    $('entry-said').replaceChildren(...(full.dropped ?
+      [el('p', { class: 'muted' }, 'The journal dropped this request\'s headers and bodies to keep within its 2 MiB.')] :
+      [...side('Request', full.request), ...side('Response', full.response)]));
+  });
 }
 
 $('entry-close').addEventListener('click', () => $('entry-dialog').close());
@@ -418,7 +448,7 @@ async function loadState() {
       el('td', {}, yesNo(p.managed)),
       el('td', { class: 'mono' }, p.id));
   }));
-  $('pats-empty').hidden = pats.length > 0;
+  showTable('pats-table', 'pats-empty', pats.length === 0);
   $('pats-table').dataset.filter = filter;
 }
 
@@ -589,7 +619,7 @@ async function loadTenants() {
       el('td', {}, el('a', { href: `/tenants/${encodeURIComponent(t.name)}/__admin/ui/` }, 'Open')),
       el('td', {}, drop));
   }));
-  $('tenants-empty').hidden = data.length > 0;
+  showTable('tenants-table', 'tenants-empty', data.length === 0);
 }
 
 // ---- polling ----
@@ -610,7 +640,27 @@ function refresh(load) {
   act(load);
 }
 
-const viewLoaders = { state: loadState, scenario: loadScenario, tenants: loadTenants };
+// ---- rights ----
+
+async function loadRights() {
+  const { res, data } = await api('GET', '/rights');
+  const soft = res.headers.get('Iscmock-Rights') === 'soft';
+  $('rights-mode').textContent = soft ?
+    'Soft rights: what the rights rules would refuse is let through, marked "waived". Below, what each identity lacked: the rights (or user level) its account needs.' :
+    'Rights are enforced, as ISC does: refusals are counted below. Run with --rights soft (ISCMOCK_RIGHTS=soft) to let them through and learn all an integration needs in one run.';
+  showTable('rights-table', 'rights-empty', data.length === 0);
+  if (!changed('rights', data)) return;
+  setRows($('rights-table').tBodies[0], data.map((r) => el('tr', { 'data-key': r.identityId, 'data-identity': r.identityId },
+    el('td', {}, r.name || r.identityId, el('div', { class: 'muted mono' }, r.identityId)),
+    el('td', {}, r.userLevels.length ? r.userLevels.map((l) => el('span', { class: 'tag' }, l)) : 'end user'),
+    el('td', {}, el('ul', { class: 'plain' }, r.operations.map((o) => el('li', {},
+      `${o.operation}: ${o.calls} call${o.calls === 1 ? '' : 's'}`,
+      o.refused ? `, ${o.refused} refused` : '', o.waived ? `, ${o.waived} waived` : '')))),
+    el('td', {}, r.lacked.length ? el('ul', { class: 'plain' }, r.lacked.map((l) => el('li', { 'data-lacked': l.what },
+      el('code', {}, l.what), ` ×${l.count}`, l.grantedBy ? el('div', { class: 'muted' }, `${l.grantedBy} has it`) : ''))) : '— nothing'))));
+}
+
+const viewLoaders = { state: loadState, scenario: loadScenario, rights: loadRights, tenants: loadTenants };
 let lastViewLoad = 0;
 let timer = 0;
 let polling = false;
