@@ -3,16 +3,18 @@ package mock_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/iscmock/iscmock/internal/conformance"
 	"github.com/iscmock/iscmock/mock"
-	"os"
-	"path/filepath"
-	"runtime/debug"
 )
 
 // The bounds that keep every resource of the mock finite, each held by a test here; README's
@@ -213,6 +215,14 @@ func TestWorstCaseMemory(t *testing.T) {
 		}
 	})
 
+	// Refused token requests remembered, from as many addresses, client id and cause at their bounds.
+	fsrv := newServer(t, mock.WithJournalSize(1))
+	measure("refused token request remembered", mock.MaxTokenFailures, 3<<9, func() {
+		for i := range mock.MaxTokenFailures {
+			refuseToken(fsrv, i)
+		}
+	})
+
 	// Requests a timeout fault holds, over loopback (both ends of each connection count here).
 	hsrv := newServer(t, mock.WithScenario(heldScenario(true)))
 	tok := token(t, hsrv, userID)
@@ -278,5 +288,33 @@ func TestStateDirWriteHoldsNoCopy(t *testing.T) {
 	// collector starved of CPU (other packages' tests run beside this one) leaves uncollected.
 	if held > info.Size()*3/4 {
 		t.Errorf("writing a file of %d bytes held %d bytes: a copy of the state", info.Size(), held)
+	}
+}
+
+// refuseToken makes a token request the server refuses, from the i-th of many addresses, naming a
+// client id far past the bound of what is remembered of it.
+func refuseToken(srv *mock.Server, i int) {
+	req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {strings.Repeat("c", 2000)}, "client_secret": {"s"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = fmt.Sprintf("[2001:db8::%x:%x]:50000", i/65536, i%65536)
+	srv.Handler().ServeHTTP(httptest.NewRecorder(), req)
+}
+
+// TestTokenFailuresBound: a server remembers refused token requests of at most MaxTokenFailures
+// tenant and address pairs, however many addresses send them.
+func TestTokenFailuresBound(t *testing.T) {
+	srv := newServer(t, mock.WithJournalSize(1))
+	for i := range mock.MaxTokenFailures {
+		refuseToken(srv, i)
+	}
+	grown := heapGrowth(func() {
+		for i := range 5 * mock.MaxTokenFailures {
+			refuseToken(srv, mock.MaxTokenFailures+i)
+		}
+	})
+	t.Logf("%d more addresses grew the heap by %d bytes", 5*mock.MaxTokenFailures, grown)
+	if grown > 64<<10 {
+		t.Errorf("past the bound, %d more addresses grew the heap by %d bytes", 5*mock.MaxTokenFailures, grown)
 	}
 }

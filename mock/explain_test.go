@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -455,5 +456,121 @@ func TestSoftRights(t *testing.T) {
 	}
 	if err := strict.Reset(); err != nil || len(strict.Rights()) != 0 {
 		t.Errorf("after a reset: %+v, %v", strict.Rights(), err)
+	}
+}
+
+// TestFailedTokenHint: the 401 of a request without a bearer token names the last token request
+// the same address made to the same tenant, when that was refused within the last minute of the
+// tenant's clock: a client whose token request failed often goes on without a token.
+func TestFailedTokenHint(t *testing.T) {
+	grant := func(id, secret string) string {
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}.Encode()
+	}
+	wrong, good := grant(adminPAT, "not-the-secret"), grant(adminPAT, secret)
+	const here, there = "192.0.2.1:50001", "192.0.2.2:50001"
+	serve := func(srv *mock.Server, method, path, addr, authorization, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.RemoteAddr = addr
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if authorization != "-" {
+			req.Header.Set("Authorization", authorization)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	type step struct{ tenant, addr, body string }
+	secretHint := regexp.MustCompile(`; the token request from this address \(192\.0\.2\.1, client_id ` + adminPAT + `\) (less than a second|[0-9]+s) before, at 2026-\S+Z on the mock clock, was refused with 401: the client_secret is not client_id ` + adminPAT + `'s$`)
+	for _, tc := range []struct {
+		name          string
+		tokens        []step                 // token requests first
+		then          func(srv *mock.Server) // then this
+		tenant, addr  string                 // then the API request
+		authorization string                 // "-" for none
+		want          *regexp.Regexp         // in its cause, or nil for no hint
+	}{
+		{"wrong secret, then Bearer and nothing", []step{{"", here, wrong}}, nil, "", here, "Bearer ", secretHint},
+		{"wrong secret, then no header", []step{{"", here, wrong}}, nil, "", here, "-", secretHint},
+		{"unknown client", []step{{"", here, grant("nope", secret)}}, nil, "", here, "Bearer ",
+			regexp.MustCompile(`\(192\.0\.2\.1, client_id nope\) .* was refused with 401: client_id nope is no personal access token of this tenant$`)},
+		{"no grant", []step{{"", here, "client_id=" + adminPAT + "&client_secret=" + secret}}, nil, "", here, "Bearer ",
+			regexp.MustCompile(`was refused with 400: no grant_type: `)},
+		{"a fresh tenant both times", []step{{"fresh", here, wrong}}, nil, "fresh", here, "Bearer ", secretHint},
+		{"a good token request since", []step{{"", here, wrong}, {"", here, good}}, nil, "", here, "Bearer ", nil},
+		{"another address", []step{{"", there, wrong}}, nil, "", here, "Bearer ", nil},
+		{"another tenant", []step{{"job-1", here, wrong}}, nil, "job-2", here, "Bearer ", nil},
+		{"half a minute later", []step{{"", here, wrong}}, func(srv *mock.Server) {
+			if err := srv.Clock().Advance(30 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}, "", here, "Bearer ", regexp.MustCompile(`client_id ` + adminPAT + `\) 30s before, at 2026-06-01T12:00:00Z on the mock clock, was refused with 401: `)},
+		{"past the minute", []step{{"", here, wrong}}, func(srv *mock.Server) {
+			if err := srv.Clock().Advance(61 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}, "", here, "Bearer ", nil},
+		{"the clock set back past the minute", []step{{"", here, wrong}}, func(srv *mock.Server) {
+			if err := srv.Clock().Set(start.Add(-2 * time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}, "", here, "Bearer ", nil},
+		{"after a reset", []step{{"", here, wrong}}, func(srv *mock.Server) {
+			if err := srv.Reset(); err != nil {
+				t.Fatal(err)
+			}
+		}, "", here, "Bearer ", nil},
+		{"a token, if a bad one", []step{{"", here, wrong}}, nil, "", here, "Bearer nonsense", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, mock.WithMaxTenants(0))
+			prefix := func(tenant string) string {
+				if tenant == "" {
+					return ""
+				}
+				return "/tenants/" + tenant
+			}
+			for _, s := range tc.tokens {
+				serve(srv, http.MethodPost, prefix(s.tenant)+"/oauth/token", s.addr, "-", s.body)
+			}
+			if tc.then != nil {
+				tc.then(srv)
+			}
+			res := serve(srv, http.MethodGet, prefix(tc.tenant)+"/v3/personal-access-tokens?owner-id=me", tc.addr, tc.authorization, "")
+			cause := res.Header().Get("Iscmock-Cause")
+			if res.Code != http.StatusUnauthorized || strings.Contains(res.Body.String(), "token request") {
+				t.Errorf("%d %s: want ISC's 401, as ever", res.Code, res.Body)
+			}
+			switch hinted := strings.Contains(cause, "the token request from"); {
+			case tc.want == nil && hinted:
+				t.Errorf("Iscmock-Cause %q names a token request", cause)
+			case tc.want != nil && !tc.want.MatchString(cause):
+				t.Errorf("Iscmock-Cause %q, want it to match %s", cause, tc.want)
+			}
+			if strings.Contains(cause, "not-the-secret") || strings.Contains(cause, secret) {
+				t.Errorf("Iscmock-Cause %q has a secret", cause)
+			}
+		})
+	}
+	// A token request a scenario answers gets no token either.
+	faulty := newServer(t, mock.WithScenario(mock.Scenario{Rules: []mock.Rule{{Name: "token-down", Match: mock.RuleMatch{Operation: "token"}, Respond: &mock.Response{Status: 503}}}}))
+	serve(faulty, http.MethodPost, "/oauth/token", here, "-", good)
+	if cause := serve(faulty, http.MethodGet, "/v3/personal-access-tokens", here, "-", "").Header().Get("Iscmock-Cause"); !strings.Contains(cause, "was refused with 503: scenario rule \"token-down\"") {
+		t.Errorf("after a scripted 503 at the token endpoint, Iscmock-Cause %q", cause)
+	}
+	// Over loopback, as PowerShell's SDK does it: a token request, then "Bearer " on another
+	// connection; the journal and the header agree.
+	srv := newServer(t)
+	do(t, srv, request{Method: http.MethodPost, Path: "/oauth/token", Body: wrong, ContentType: "application/x-www-form-urlencoded"}).wantStatus(t, http.StatusUnauthorized)
+	res := do(t, srv, request{Method: http.MethodGet, Path: "/v2024/personal-access-tokens", Header: http.Header{"Authorization": {"Bearer "}, "Connection": {"close"}}})
+	res.wantStatus(t, http.StatusUnauthorized)
+	cause := res.Header.Get("Iscmock-Cause")
+	t.Logf("Iscmock-Cause: %s", cause)
+	if !strings.HasPrefix(cause, "the Authorization header is Bearer with no token after it; the token request from this address (127.0.0.1, client_id "+adminPAT+")") {
+		t.Errorf("Iscmock-Cause %q", cause)
+	}
+	if got := srv.Requests(); got[len(got)-1].Cause != cause {
+		t.Errorf("journal's cause %q, want the header's", got[len(got)-1].Cause)
 	}
 }

@@ -55,7 +55,10 @@ type Server struct {
 	releaseState func()        // frees the state directory; nil without one
 	closing      chan struct{} // closed by Close: held requests stop waiting
 	held         chan struct{} // a slot per request a scenario holds, MaxHeld of them
-	closeOnce    sync.Once
+	// tokenFailures is each tenant's last refused token requests, by remote address: the server's,
+	// as a tenant made for a refused request is gone when it ends.
+	tokenFailures api.TokenFailures
+	closeOnce     sync.Once
 }
 
 // New builds a server without listening; serve its Handler however you like.
@@ -386,6 +389,11 @@ func badTenantName(name string) error {
 // a rule acts at once instead of holding one more.
 const MaxHeld = 1000
 
+// MaxTokenFailures bounds the refused token requests a server remembers (one per tenant and remote
+// address, for a minute), so that a 401 for a request without a token can say why the client got
+// none; past it, any one is forgotten for the newest.
+const MaxTokenFailures = api.MaxTokenFailures
+
 // Close stops listening and waits for requests in flight, which it first releases from whatever
 // a scenario holds them for (a delay, a timeout fault), so it returns promptly. It is safe to call
 // more than once, and on a server that does not listen (it releases held requests then).
@@ -470,6 +478,7 @@ func (s *Server) DropTenant(name string) (bool, error) {
 	}
 	s.mu.Unlock()
 	t.ClearScenario()
+	t.api.Forget()
 	return true, nil
 }
 

@@ -64,7 +64,7 @@ func (s *Server) newTenant(name string, kept *tenantState) (*Tenant, error) {
 	t.api = api.New(api.Config{Claim: t.claim, Closing: s.closing, Held: s.held,
 		Prefix: t.prefix, Store: t.db, Faults: t.faults, Journal: t.journal, Now: t.clock.Now, IDs: t.ids,
 		Logger: s.cfg.logger.With("tenant", name), MaxTokensPerOwner: s.cfg.maxTokens,
-		Tenant: tenant, SigningKey: key, SoftRights: s.cfg.softRights, Usage: t.usage,
+		Tenant: tenant, SigningKey: key, SoftRights: s.cfg.softRights, Usage: t.usage, TokenFailures: &s.tokenFailures,
 	})
 	if kept != nil {
 		if err := t.restore(kept); err != nil {
@@ -104,9 +104,10 @@ func (t *Tenant) URL() string {
 }
 
 // Reset puts the tenant back as its fixtures made it, the clock back to where it started (plus the
-// real time since), the scenario's counters and rate-limit windows to zero (the scenario stays) and
-// the journal and the rights report empty. Tokens minted before stay valid until they expire (their signatures are
-// checked anew). It fails, changing nothing, only when a state directory cannot keep it.
+// real time since), the scenario's counters and rate-limit windows to zero (the scenario stays),
+// the journal and the rights report empty, and its refused token requests forgotten. Tokens minted
+// before stay valid until they expire (their signatures are checked anew). It fails, changing
+// nothing, only when a state directory cannot keep it.
 func (t *Tenant) Reset() error {
 	if err := t.db.Reset(t.clock.reset); err != nil {
 		return err
@@ -114,7 +115,7 @@ func (t *Tenant) Reset() error {
 	t.faults.Restart()
 	t.journal.Clear()
 	t.usage.Clear()
-	t.api.ForgetVerified()
+	t.api.Forget()
 	return nil
 }
 

@@ -181,6 +181,16 @@ func firstValue(v string) string {
 	return strings.TrimSpace(first)
 }
 
+// tokenClientID is the client id a token request names (HTTP Basic, else the parameters), known or
+// not.
+func tokenClientID(ex *exchange, r *http.Request) string {
+	id, _, ok := r.BasicAuth()
+	if !ok && tokenParams(ex, r) == nil {
+		id = r.Form.Get("client_id")
+	}
+	return id
+}
+
 // tokenParams reads the token request's parameters, once: the scenario may ask first, and both
 // must see the same failure.
 func tokenParams(ex *exchange, r *http.Request) error {

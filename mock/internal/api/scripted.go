@@ -147,10 +147,7 @@ func limited(d scenario.Decision, version string) string {
 // the client credentials.
 func (s *Service) caller(ex *exchange, r *http.Request) scenario.Caller {
 	if ex.route.op == OpToken {
-		id, _, ok := r.BasicAuth()
-		if !ok && tokenParams(ex, r) == nil {
-			id = r.Form.Get("client_id")
-		}
+		id := tokenClientID(ex, r)
 		pat, _ := s.Store.PAT(id)
 		return scenario.Caller{ClientID: id, Identity: pat.OwnerID}
 	}

@@ -59,6 +59,9 @@ type Config struct {
 	SoftRights bool
 	// Usage counts what each identity called and lacked.
 	Usage *Usage
+	// TokenFailures remembers refused token requests, for the 401s of requests without a token
+	// that follow them; shared by a server's tenants; nil for none.
+	TokenFailures *TokenFailures
 }
 
 // Service is one tenant's API.
@@ -193,6 +196,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, rt route, id str
 			}
 			s.Logger.Info("request", attrs...)
 		}
+		if rt.op == OpToken {
+			s.noteToken(r, ex, cause)
+		}
 		s.record(ex, r, cause, time.Since(start))
 		if v == http.ErrAbortHandler {
 			panic(v) // a fault dropped the connection on purpose; net/http closes it quietly
@@ -294,21 +300,26 @@ func apiHandler(v Version, op operation) handler {
 	}
 }
 
-// ForgetVerified empties the cache of verified bearer tokens.
-func (s *Service) ForgetVerified() { s.signer.Forget() }
+// Forget forgets what the tenant learned of its clients: the bearer tokens it verified, and the
+// token requests it refused.
+func (s *Service) Forget() {
+	s.signer.Forget()
+	s.TokenFailures.forget(s.Prefix)
+}
 
 func (s *Service) authenticate(ex *exchange, r *http.Request) (*auth.Claims, error) {
+	// A client that sends no token may have failed to get one: its last token request says why.
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, withCause(unauthorized("JWT validation failed: no Authorization header"),
-			"no Authorization header: send Authorization: Bearer TOKEN, TOKEN from POST /oauth/token")
+			"no Authorization header: send Authorization: Bearer TOKEN, TOKEN from POST /oauth/token"+s.failedToken(r))
 	}
 	token := auth.Bearer(h)
 	if token == "" {
 		scheme, _, _ := strings.Cut(h, " ")
 		why := fmt.Sprintf("the Authorization header uses the scheme %q, not Bearer TOKEN", scheme)
 		if strings.EqualFold(scheme, "Bearer") {
-			why = "the Authorization header is Bearer with no token after it"
+			why = "the Authorization header is Bearer with no token after it" + s.failedToken(r)
 		}
 		return nil, withCause(unauthorized("JWT validation failed: the Authorization header is not a bearer token"), why)
 	}
