@@ -50,10 +50,13 @@ func Parse(s string) (time.Duration, error) {
 			total += 24 * float64(d)
 			continue
 		}
+		if exact > math.MaxInt64-d { // d is never negative: the sign is the whole duration's
+			return 0, outOfRange(s)
+		}
 		total += float64(d)
 		exact += d
 	}
-	if total > math.MaxInt64 {
+	if days && total >= 1<<63 { // in float64, math.MaxInt64 is 2⁶³ itself: no more fits
 		return 0, outOfRange(s)
 	}
 	d := exact // Go's own arithmetic, to the nanosecond

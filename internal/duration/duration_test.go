@@ -1,6 +1,7 @@
 package duration
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ func TestParse(t *testing.T) {
 		{"1µs", time.Microsecond, ""},
 		{"106751d", 106751 * 24 * time.Hour, ""},
 		{"106752d", 0, "longest"},
+		{"9223372036854775807ns", math.MaxInt64, ""},
+		{"1ns9223372036854775807ns", 0, "longest"}, // parts that fit, summing past the longest
 		{"", 0, "not a duration"},
 		{"3", 0, "not a duration"},
 		{"d", 0, "not a duration"},
