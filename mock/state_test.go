@@ -576,38 +576,82 @@ func TestStateDirWaitsForTheServerBefore(t *testing.T) {
 	}
 }
 
-// blockingFS holds every removal of a file until release is closed.
+// blockingFS holds up the removal, or the rename into place, of one tenant's file until released.
 type blockingFS struct {
 	durable.FS
-	removing chan struct{} // a removal has begun
-	release  chan struct{}
+	file    string        // the file's name: "large.json"
+	waiting chan struct{} // the removal or rename has begun
+	release chan struct{}
+}
+
+func newBlockingFS(file string) *blockingFS {
+	return &blockingFS{FS: durable.OS, file: file, waiting: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (b *blockingFS) hold(path string) {
+	if filepath.Base(path) == b.file {
+		b.waiting <- struct{}{}
+		<-b.release
+	}
 }
 
 func (b *blockingFS) Remove(path string) error {
-	if strings.HasSuffix(path, ".json") && !strings.Contains(filepath.Base(path), durable.TempPrefix) {
-		b.removing <- struct{}{}
-		<-b.release
-	}
+	b.hold(path)
 	return b.FS.Remove(path)
+}
+
+func (b *blockingFS) Rename(from, to string) error {
+	b.hold(to)
+	return b.FS.Rename(from, to)
+}
+
+// TestStateDirClaimHoldsUpNoOtherTenant: a new tenant's file is written outside the server's lock,
+// so that while a claim waits on the disk, other tenants are made and served, and the waiting one
+// is not served before its file is kept.
+func TestStateDirClaimHoldsUpNoOtherTenant(t *testing.T) {
+	fsys := newBlockingFS("slow.json")
+	srv := newServer(t, mock.WithStateDir(t.TempDir()), mock.WithStateFS(fsys))
+	claimed := make(chan error)
+	go func() { _, err := srv.OpenTenant("slow"); claimed <- err }()
+	<-fsys.waiting
+	other, err := srv.OpenTenant("other") // during the claim's write
+	if err != nil {
+		t.Fatal(err)
+	}
+	list(t, srv, "/tenants/other/v3/personal-access-tokens?owner-id=me", token(t, other, adminID))
+	if got := srv.Tenants(); !cmp.Equal(got, []string{"other"}) {
+		t.Errorf("tenants %v while slow's file is written, want other alone", got)
+	}
+	fsys.release <- struct{}{}
+	if err := <-claimed; err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Tenants(); !cmp.Equal(got, []string{"other", "slow"}) {
+		t.Errorf("tenants %v, want other and slow", got)
+	}
 }
 
 // TestStateDirDropHoldsUpNoOtherTenant: a tenant's file is removed outside the server's lock, so
 // that while a large tenant's drop waits on the disk, other tenants are made and served.
 func TestStateDirDropHoldsUpNoOtherTenant(t *testing.T) {
-	fsys := &blockingFS{FS: durable.OS, removing: make(chan struct{}), release: make(chan struct{})}
+	fsys := newBlockingFS("large.json")
 	srv := newServer(t, mock.WithStateDir(t.TempDir()), mock.WithStateFS(fsys))
-	if _, err := srv.OpenTenant("large"); err != nil {
+	claimed := make(chan error)
+	go func() { _, err := srv.OpenTenant("large"); claimed <- err }()
+	<-fsys.waiting
+	fsys.release <- struct{}{}
+	if err := <-claimed; err != nil {
 		t.Fatal(err)
 	}
 	dropped := make(chan error)
 	go func() { _, err := srv.DropTenant("large"); dropped <- err }()
-	<-fsys.removing
+	<-fsys.waiting
 	other, err := srv.OpenTenant("other") // during the drop's removal
 	if err != nil {
 		t.Fatal(err)
 	}
 	list(t, srv, "/tenants/other/v3/personal-access-tokens?owner-id=me", token(t, other, adminID))
-	close(fsys.release)
+	fsys.release <- struct{}{}
 	if err := <-dropped; err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iscmock/iscmock/mock"
 )
 
 func TestHTTPServerTimeouts(t *testing.T) {
@@ -117,5 +121,41 @@ func TestUnusedConnsClosed(t *testing.T) {
 	}
 	if _, ok := u.opened[young]; !ok || len(u.opened) != 1 {
 		t.Errorf("tracked %v, want only the young one", u.opened)
+	}
+}
+
+// TestBannerShowsTwenty: a tenant of 25 tokens shows its first 20 and says how to list the rest,
+// in the text banner and the JSON one, and no secret in the JSON one.
+func TestBannerShowsTwenty(t *testing.T) {
+	f := mock.Fixtures{Identities: []mock.Identity{{ID: strings.Repeat("a", 32), Name: "Ann Owner", UserLevels: []string{"ORG_ADMIN"}}}}
+	for i := range 25 {
+		f.PersonalAccessTokens = append(f.PersonalAccessTokens, mock.PAT{ID: fmt.Sprintf("%032x", i+1),
+			Secret: fmt.Sprintf("%064x", i+1), Name: fmt.Sprint("token ", i+1), Owner: f.Identities[0].ID})
+	}
+	srv, err := mock.New(mock.WithFixtureData(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	lines := strings.Split(banner("http://127.0.0.1:1", srv), "\n")
+	if got := len(lines); got != 3+20+1+2 { // three lines, 20 tokens, the rest, the empty line and after it
+		t.Errorf("banner of %d lines:\n%s", got, strings.Join(lines, "\n"))
+	}
+	if want := "  ... and 5 more (GET http://127.0.0.1:1/__admin/pats lists them)"; lines[23] != want {
+		t.Errorf("after 20 tokens: %q, want %q", lines[23], want)
+	}
+
+	var out bytes.Buffer
+	jsonBanner(&out, "http://127.0.0.1:1", srv)
+	var logged struct {
+		Tokens []bannerToken `json:"personalAccessTokens"`
+		More   int           `json:"morePersonalAccessTokens"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &logged); err != nil {
+		t.Fatal(err)
+	}
+	if len(logged.Tokens) != 20 || logged.More != 5 || strings.Contains(out.String(), f.PersonalAccessTokens[0].Secret) {
+		t.Errorf("JSON banner: %d tokens, %d more, want 20 and 5, and no secret: %s", len(logged.Tokens), logged.More, out.String())
 	}
 }
