@@ -189,6 +189,9 @@ func TestReadmeStartsHere(t *testing.T) {
 	for _, tc := range []struct{ name, text string }{
 		{"go get", "go get github.com/iscmock/iscmock/mock"},
 		{"go install", "go install github.com/iscmock/iscmock/cmd/iscmock@latest"},
+		{"the image", "docker run --rm -p 127.0.0.1:8080:8080 ghcr.io/iscmock/iscmock"},
+		{"the releases", "(docs/releases.md)"},
+		{"the CI service", "image: ghcr.io/iscmock/iscmock:latest"},
 		{"serve", "go run ./cmd/iscmock serve"},
 		{"test", "go test -race ./..."},
 	} {
@@ -197,6 +200,36 @@ func TestReadmeStartsHere(t *testing.T) {
 				t.Errorf("README.md lacks %q", tc.text)
 			}
 		})
+	}
+}
+
+// TestChangelog: CHANGELOG.md keeps Keep a Changelog's form, with an Unreleased section that lists
+// something under a known heading, and versions newest first.
+func TestChangelog(t *testing.T) {
+	changelog := read(t, "CHANGELOG.md")
+	sections := regexp.MustCompile(`(?m)^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$`).FindAllStringSubmatch(changelog, -1)
+	if len(sections) == 0 || sections[0][1] != "Unreleased" {
+		t.Fatalf("CHANGELOG.md: want ## [Unreleased] first, then ## [1.2.3] - YYYY-MM-DD per version")
+	}
+	for _, s := range sections[1:] {
+		if !regexp.MustCompile(`^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$`).MatchString(s[1]) || s[2] == "" {
+			t.Errorf("section %q: want ## [1.2.3] - YYYY-MM-DD", s[0])
+		}
+	}
+	for _, line := range strings.Split(changelog, "\n") {
+		if heading, ok := strings.CutPrefix(line, "### "); ok &&
+			!slices.Contains([]string{"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}, heading) {
+			t.Errorf("heading %q: Keep a Changelog's are Added, Changed, Deprecated, Removed, Fixed, Security", line)
+		}
+	}
+	unreleased, _, _ := strings.Cut(changelog[strings.Index(changelog, "## [Unreleased]"):], "\n## [")
+	if !strings.Contains(unreleased, "\n### ") || !strings.Contains(unreleased, "\n- ") {
+		t.Errorf("the Unreleased section lists nothing under a heading")
+	}
+	for _, s := range sections {
+		if !strings.Contains(changelog, "\n["+s[1]+"]: ") {
+			t.Errorf("no link line [%s]: URL at the bottom", s[1])
+		}
 	}
 }
 

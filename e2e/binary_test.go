@@ -33,7 +33,7 @@ type build struct {
 var (
 	devBuild = &build{}
 	// imageBuild is how the Dockerfile builds the binary.
-	imageBuild = &build{env: []string{"CGO_ENABLED=0"}, flags: []string{"-trimpath", "-ldflags", "-s -w -X main.version=image-test"}}
+	imageBuild = &build{env: []string{"CGO_ENABLED=0"}, flags: []string{"-trimpath", "-ldflags", "-s -w -buildid= -X main.version=image-test"}}
 )
 
 func (b *build) binary(t testing.TB) string {
@@ -63,7 +63,14 @@ func iscmockBinary(t testing.TB) string { return devBuild.binary(t) }
 // base URL and banner once it listens.
 func startBinary(t *testing.T, args ...string) (string, []string, *exec.Cmd) {
 	t.Helper()
-	cmd := exec.Command(iscmockBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	return startServer(t, []string{iscmockBinary(t)}, args...)
+}
+
+// startServer is startBinary for the binary that command runs (an emulator and a binary, say).
+func startServer(t *testing.T, command []string, args ...string) (string, []string, *exec.Cmd) {
+	t.Helper()
+	args = append(append(command[1:len(command):len(command)], "serve", "--addr", "127.0.0.1:0"), args...)
+	cmd := exec.Command(command[0], args...)
 	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -104,14 +104,19 @@ func TestDockerfile(t *testing.T) {
 	if len(froms) < 2 {
 		t.Fatalf("FROM %v: want a multi-stage build", froms)
 	}
-	if !regexp.MustCompile(`^golang:1\.\d+\.\d+(-\w+)?(@sha256:[0-9a-f]{64})? AS build$`).MatchString(froms[0]) {
-		t.Errorf("builder %q: want golang pinned to a patch release", froms[0])
+	// The build stage runs on the builder's platform and cross-compiles for the target's.
+	if !regexp.MustCompile(`^--platform=\$BUILDPLATFORM golang:1\.\d+\.\d+(-\w+)?(@sha256:[0-9a-f]{64})? AS build$`).MatchString(froms[0]) {
+		t.Errorf("builder %q: want golang pinned to a patch release, on the build platform", froms[0])
+	}
+	if args := d.all("ARG"); len(args) == 0 || !strings.HasPrefix(args[0], "BUILDPLATFORM=") {
+		t.Errorf("ARG %v: want BUILDPLATFORM with a default first, for the legacy builder, which sets none", args)
 	}
 	if last := froms[len(froms)-1]; !strings.HasPrefix(last, "gcr.io/distroless/static") && last != "scratch" {
 		t.Errorf("final stage %q: want distroless static or scratch", last)
 	}
 	build := strings.Join(d.all("RUN"), "\n")
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version=", "./cmd/iscmock"} {
+	for _, want := range []string{"GOOS=${TARGETOS:-linux}", "GOARCH=${TARGETARCH:-", "CGO_ENABLED=0", "-trimpath", "-buildid=",
+		"-X main.version=", "./cmd/iscmock"} {
 		if !strings.Contains(build, want) {
 			t.Errorf("the build lacks %s", want)
 		}
@@ -130,6 +135,20 @@ func TestDockerfile(t *testing.T) {
 	}
 	if env := d.env(); env["ISCMOCK_ADDR"] != "0.0.0.0:8080" || env["ISCMOCK_LOG_FORMAT"] != "json" {
 		t.Errorf("ENV %v: want ISCMOCK_ADDR=0.0.0.0:8080 and ISCMOCK_LOG_FORMAT=json", env)
+	}
+	labels := map[string]string{}
+	for _, m := range regexp.MustCompile(`(\S+)="([^"]*)"`).FindAllStringSubmatch(d.final("LABEL"), -1) {
+		labels[m[1]] = m[2]
+	}
+	for name, want := range map[string]string{
+		"org.opencontainers.image.source":   "https://github.com/iscmock/iscmock",
+		"org.opencontainers.image.licenses": "MIT",
+		"org.opencontainers.image.version":  "${VERSION}",
+		"org.opencontainers.image.revision": "${REVISION}",
+	} {
+		if labels[name] != want {
+			t.Errorf("LABEL %s=%q, want %q", name, labels[name], want)
+		}
 	}
 	hc := d.final("HEALTHCHECK")
 	_, cmd, ok := strings.Cut(hc, "CMD ")

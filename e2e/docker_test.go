@@ -567,6 +567,33 @@ func TestContainerImageSize(t *testing.T) {
 	}
 }
 
+// TestContainerLabels: the image names its source, licence, version and commit, as scripts/build-image
+// and the release workflow give them.
+func TestContainerLabels(t *testing.T) {
+	img := dockerImage(t)
+	var labels map[string]string
+	if err := json.Unmarshal([]byte(docker(t, "image", "inspect", "-f", "{{json .Config.Labels}}", img)), &labels); err != nil {
+		t.Fatal(err)
+	}
+	if labels["org.opencontainers.image.source"] != "https://github.com/iscmock/iscmock" ||
+		labels["org.opencontainers.image.licenses"] != "MIT" {
+		t.Errorf("labels %v: want the source https://github.com/iscmock/iscmock and the licence MIT", labels)
+	}
+	if v := labels["org.opencontainers.image.version"]; v == "" || v == "dev" {
+		t.Errorf("version label %q: want what the build was given", v)
+	}
+	if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		if want := strings.TrimSpace(string(out)); labels["org.opencontainers.image.revision"] != want {
+			t.Errorf("revision label %q, want the commit %s", labels["org.opencontainers.image.revision"], want)
+		}
+	}
+	for name := range labels {
+		if !strings.HasPrefix(name, "org.opencontainers.image.") {
+			t.Errorf("label %s: a base image's label the image inherited", name)
+		}
+	}
+}
+
 func tokenRequest(base, id, secret string) *http.Response {
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
 	res, err := http.PostForm(base+"/oauth/token", form)
