@@ -576,32 +576,33 @@ func TestStateDirWaitsForTheServerBefore(t *testing.T) {
 	}
 }
 
-// blockingFS holds up the removal, or the rename into place, of one tenant's file until released.
+// blockingFS holds up one operation ("rename" into place, or "remove") on one tenant's file until
+// released.
 type blockingFS struct {
 	durable.FS
-	file    string        // the file's name: "large.json"
-	waiting chan struct{} // the removal or rename has begun
-	release chan struct{}
+	op, file string        // "remove", "large.json"
+	waiting  chan struct{} // the operation has begun
+	release  chan struct{}
 }
 
-func newBlockingFS(file string) *blockingFS {
-	return &blockingFS{FS: durable.OS, file: file, waiting: make(chan struct{}), release: make(chan struct{})}
+func newBlockingFS(op, file string) *blockingFS {
+	return &blockingFS{FS: durable.OS, op: op, file: file, waiting: make(chan struct{}), release: make(chan struct{})}
 }
 
-func (b *blockingFS) hold(path string) {
-	if filepath.Base(path) == b.file {
+func (b *blockingFS) hold(op, path string) {
+	if op == b.op && filepath.Base(path) == b.file {
 		b.waiting <- struct{}{}
 		<-b.release
 	}
 }
 
 func (b *blockingFS) Remove(path string) error {
-	b.hold(path)
+	b.hold("remove", path)
 	return b.FS.Remove(path)
 }
 
 func (b *blockingFS) Rename(from, to string) error {
-	b.hold(to)
+	b.hold("rename", to)
 	return b.FS.Rename(from, to)
 }
 
@@ -609,7 +610,7 @@ func (b *blockingFS) Rename(from, to string) error {
 // so that while a claim waits on the disk, other tenants are made and served, and the waiting one
 // is not served before its file is kept.
 func TestStateDirClaimHoldsUpNoOtherTenant(t *testing.T) {
-	fsys := newBlockingFS("slow.json")
+	fsys := newBlockingFS("rename", "slow.json")
 	srv := newServer(t, mock.WithStateDir(t.TempDir()), mock.WithStateFS(fsys))
 	claimed := make(chan error)
 	go func() { _, err := srv.OpenTenant("slow"); claimed <- err }()
@@ -634,13 +635,9 @@ func TestStateDirClaimHoldsUpNoOtherTenant(t *testing.T) {
 // TestStateDirDropHoldsUpNoOtherTenant: a tenant's file is removed outside the server's lock, so
 // that while a large tenant's drop waits on the disk, other tenants are made and served.
 func TestStateDirDropHoldsUpNoOtherTenant(t *testing.T) {
-	fsys := newBlockingFS("large.json")
+	fsys := newBlockingFS("remove", "large.json")
 	srv := newServer(t, mock.WithStateDir(t.TempDir()), mock.WithStateFS(fsys))
-	claimed := make(chan error)
-	go func() { _, err := srv.OpenTenant("large"); claimed <- err }()
-	<-fsys.waiting
-	fsys.release <- struct{}{}
-	if err := <-claimed; err != nil {
+	if _, err := srv.OpenTenant("large"); err != nil {
 		t.Fatal(err)
 	}
 	dropped := make(chan error)
